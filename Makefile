@@ -1,0 +1,30 @@
+# Everything bootstraps itself: a fresh clone needs only Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## fit a random-slopes model on the shipped demo data and print the summary
+	$(BIN)/python -m mixedbayes demo
+
+test: $(STAMP)  ## lint, then unit tests and the slow sampling tests
+	$(BIN)/ruff check src tests data
+	$(BIN)/python -m pytest -ra
+
+test-fast: $(STAMP)  ## unit tests only (no sampling)
+	$(BIN)/python -m pytest -ra -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests data
+	$(BIN)/ruff format --check src tests data
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,30 @@
+"""Exceptions raised by mixedbayes.
+
+Every error a user can cause derives from :class:`MixedBayesError`, and also from the
+built-in class that describes it (``ValueError``, ``KeyError``, ``TypeError``), so both
+``except mb.MixedBayesError`` and ordinary ``except ValueError`` work.
+"""
+
+
+class MixedBayesError(Exception):
+    """Base class of all mixedbayes errors."""
+
+
+class FormulaError(MixedBayesError, ValueError):
+    """The formula string cannot be parsed or refers to something invalid."""
+
+
+class DataError(MixedBayesError, ValueError):
+    """The data do not fit the formula (missing columns, missing or infinite values, ...)."""
+
+
+class PriorError(MixedBayesError, ValueError):
+    """A prior specification names an unknown class, term or distribution."""
+
+
+class FamilyError(MixedBayesError, ValueError):
+    """An unknown family, or a response that the family cannot model."""
+
+
+class SamplingError(MixedBayesError, ValueError):
+    """Invalid sampler arguments."""
