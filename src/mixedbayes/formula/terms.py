@@ -1,0 +1,56 @@
+"""Frozen results of parsing a formula: no pandas, no PyMC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RandomPart:
+    """One bar term's left-hand side, e.g. ``1 + x`` from ``(1 + x | g)``.
+
+    ``expr`` is a formulaic right-hand side (an intercept is implied unless ``0`` or ``-1``
+    removes it, as in lme4). ``correlated`` is False for ``||`` terms, whose columns get
+    independent effects.
+    """
+
+    expr: str
+    correlated: bool = True
+
+
+@dataclass(frozen=True)
+class GroupTerm:
+    """All random-effect parts that share one grouping factor.
+
+    ``group`` is the factor's name as the formula writes it (``"hospital:ward"``), and
+    ``factors`` the data columns whose combination defines its levels.
+    """
+
+    group: str
+    factors: tuple[str, ...]
+    parts: tuple[RandomPart, ...]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed mixed-model formula.
+
+    Attributes
+    ----------
+    text : str
+        The formula as the user wrote it.
+    response : str
+        The left-hand side of ``~``.
+    fixed : str
+        The fixed part as a formulaic right-hand side (``"1"`` when it was empty).
+    groups : tuple of GroupTerm
+        Random-effect terms, one per grouping factor, in order of first appearance.
+    """
+
+    text: str
+    response: str
+    fixed: str
+    groups: tuple[GroupTerm, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
