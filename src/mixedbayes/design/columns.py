@@ -1,0 +1,99 @@
+"""Which data columns a formula uses, and cleaning of those columns (missing values, ids)."""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Mapping
+
+import formulaic
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..formula import Formula
+
+
+def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
+    """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
+    expressions = [formula.response, formula.fixed]
+    expressions += [part.expr for group in formula.groups for part in group.parts]
+    names: list[str] = []
+    for expr in expressions:
+        for name in sorted(map(str, formulaic.Formula(expr).required_variables)):
+            if name not in data.columns and name in context:
+                continue  # a function or constant from the caller's namespace
+            names.append(name)
+    names += [factor for group in formula.groups for factor in group.factors]
+    unique = list(dict.fromkeys(names))
+    missing = [name for name in unique if name not in data.columns]
+    if missing:
+        name = missing[0]
+        close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise DataError(
+            f"column {name!r} used in formula {formula.text!r} is not in the data{hint} "
+            f"(columns: {', '.join(map(str, data.columns[:20]))})"
+        )
+    return unique
+
+
+def drop_missing(data: pd.DataFrame, columns: list[str], dropna: bool) -> pd.DataFrame:
+    """Rows with no missing value in ``columns`` (lme4's na.omit), warning how many went."""
+    used = data[columns]
+    missing = used.isna()
+    n_missing = int(missing.any(axis=1).sum())
+    if n_missing == 0:
+        return used.reset_index(drop=True)
+    counts = missing.sum()
+    detail = ", ".join(f"{col!r}: {int(n)}" for col, n in counts[counts > 0].items())
+    if not dropna:
+        raise DataError(
+            f"{n_missing} of {len(data)} rows have missing values ({detail}); "
+            "drop them first or pass dropna=True"
+        )
+    if n_missing == len(data):
+        raise DataError(f"every row has a missing value in a used column ({detail})")
+    warnings.warn(
+        f"dropped {n_missing} of {len(data)} rows with missing values ({detail})",
+        UserWarning,
+        stacklevel=4,
+    )
+    return used.loc[~missing.any(axis=1)].reset_index(drop=True)
+
+
+def level_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and sorted level names of a grouping column (numbers are categories).
+
+    Pandas categoricals keep their category order; other columns sort numerically or
+    alphabetically. Whole-number floats such as ``1.0`` are labelled ``"1"``.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.cat.remove_unused_categories()
+        return values.cat.codes.to_numpy(np.int64), [_label(v) for v in values.cat.categories]
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), [_label(v) for v in uniques]
+
+
+def _label(value) -> str:
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def combine_factors(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Level index of each row for the interaction of ``factors`` (``g1:g2``).
+
+    Only combinations present in the data become levels, ordered by the factors' own level
+    order, labelled ``"a:b"``.
+    """
+    per_factor = [level_labels(data[factor]) for factor in factors]
+    if len(per_factor) == 1:
+        return per_factor[0]
+    codes = np.stack([c for c, _ in per_factor], axis=1)
+    combos, index = np.unique(codes, axis=0, return_inverse=True)
+    labels = [
+        ":".join(names[code] for code, (_, names) in zip(row, per_factor, strict=True))
+        for row in combos
+    ]
+    return index.reshape(-1).astype(np.int64), labels

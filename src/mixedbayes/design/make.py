@@ -1,0 +1,152 @@
+"""Bind a parsed formula to a DataFrame: ``make_design(formula, data) -> Design``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import formulaic
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, FormulaError
+from ..formula import Formula, GroupTerm, parse_formula
+from .blocks import Design, RandomBlock
+from .columns import combine_factors, drop_missing, required_columns
+
+
+def make_design(
+    formula: Formula | str,
+    data: pd.DataFrame,
+    *,
+    dropna: bool = True,
+    context: Mapping | None = None,
+) -> Design:
+    """Encode ``data`` for ``formula``.
+
+    Parameters
+    ----------
+    formula : Formula or str
+    data : pandas.DataFrame
+    dropna : bool, default True
+        Drop rows with missing values in used columns (with a warning); if False, raise.
+    context : mapping, optional
+        Names (functions, constants) that formula expressions may use besides the columns.
+
+    Returns
+    -------
+    Design
+    """
+    if isinstance(formula, str):
+        formula = parse_formula(formula)
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if len(data) == 0:
+        raise DataError("data has no rows")
+    context = dict(context or {})
+    columns = required_columns(formula, data, context)
+    clean = drop_missing(data, columns, dropna)
+
+    y = _response(formula.response, clean, context)
+    X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
+    _check_rank(X, fixed_terms)
+    blocks = tuple(_block(term, clean, context) for term in formula.groups)
+    return Design(
+        formula=formula,
+        y=y,
+        X=X,
+        fixed_terms=fixed_terms,
+        blocks=blocks,
+        n_dropped=len(data) - len(clean),
+        fixed_spec=fixed_spec,
+    )
+
+
+def _response(expr: str, data: pd.DataFrame, context: Mapping) -> np.ndarray:
+    if expr in data.columns:
+        values = data[expr]
+        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+            raise DataError(
+                f"response {expr!r} has non-numeric values (dtype {values.dtype}); "
+                "a Gaussian model needs numbers"
+            )
+        y = values.to_numpy(dtype=float)
+    else:
+        matrix, names, _ = _matrix(f"0 + {expr}", data, context, "response")
+        if len(names) != 1:
+            raise DataError(f"response {expr!r} must give one numeric column, got {names}")
+        y = matrix[:, 0]
+    _check_finite(y[:, None], (expr,), "response")
+    return y
+
+
+def _matrix(expr: str, data: pd.DataFrame, context: Mapping, what: str):
+    """formulaic model matrix of a right-hand side, as (float array, names, spec)."""
+    try:
+        matrix = formulaic.model_matrix(expr, data, context=context, na_action="raise")
+    except Exception as error:  # formulaic raises many types; re-raise with our context
+        raise FormulaError(f"cannot encode {what} {expr!r}: {error}") from error
+    names = tuple(str(name) for name in matrix.columns)
+    values = np.asarray(matrix, dtype=float)
+    _check_finite(values, names, what)
+    return values, names, matrix.model_spec
+
+
+def _check_finite(values: np.ndarray, names, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = int(np.argmax(bad.any(axis=0)))
+        raise DataError(
+            f"{what} column {names[column]!r} has {int(bad[:, column].sum())} infinite or "
+            "undefined values (e.g. log of zero)"
+        )
+
+
+def _check_rank(X: np.ndarray, names: tuple[str, ...]) -> None:
+    if X.shape[1] == 0:
+        return
+    rank = np.linalg.matrix_rank(X)
+    if rank < X.shape[1]:
+        warnings.warn(
+            f"the fixed-effects matrix is rank deficient ({rank} of {X.shape[1]} columns "
+            f"independent; columns {list(names)}); those coefficients are identified only "
+            "by their priors",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping) -> RandomBlock:
+    index, levels = combine_factors(data, term.factors)
+    matrices, coefs, corr_groups, specs = [], [], [], []
+    for part in term.parts:
+        Z, names, spec = _matrix(part.expr, data, context, f"random term ({part.expr} | {term.group})")
+        start = len(coefs)
+        positions = tuple(range(start, start + len(names)))
+        corr_groups += [positions] if part.correlated else [(p,) for p in positions]
+        matrices.append(Z)
+        coefs += names
+        specs.append(spec)
+    duplicates = sorted({c for c in coefs if coefs.count(c) > 1})
+    if duplicates:
+        raise FormulaError(
+            f"grouping factor {term.group!r} has {duplicates} in more than one bar term; "
+            "write each coefficient once, e.g. (1 + x | g) rather than (1 | g) + (1 + x | g)"
+        )
+    if len(levels) == 1:
+        warnings.warn(
+            f"grouping factor {term.group!r} has a single level; its variance is identified "
+            "only by its prior",
+            UserWarning,
+            stacklevel=4,
+        )
+    return RandomBlock(
+        group=term.group,
+        factors=term.factors,
+        levels=tuple(levels),
+        index=index.astype(np.int32),
+        Z=np.concatenate(matrices, axis=1),
+        coefs=tuple(coefs),
+        corr_groups=tuple(corr_groups),
+        part_specs=tuple(specs),
+    )
