@@ -1,0 +1,170 @@
+"""The prior table: one row per parameter, data-scaled defaults overridden by the user.
+
+Like brms, a prior is keyed by class (``"Intercept"``, ``"b"``, ``"sd"``, ``"cor"``,
+``"sigma"``...), optionally narrowed by group and coefficient; the most specific match wins.
+Keys are a class name or a tuple: ``("b", coef)``, ``("sd", group)``,
+``("sd", group, coef)``, ``("cor", group)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..design import Design
+from ..errors import PriorError
+from ..families import Family
+from .prior import Prior
+
+
+@dataclass(frozen=True)
+class PriorEntry:
+    """The prior of one parameter (class, group, coef), and where it came from."""
+
+    cls: str
+    group: str | None
+    coef: str | None
+    prior: Prior
+    source: str  # "default" or the user's key
+
+
+class PriorSet:
+    """Priors of every parameter of a model; ``table()`` shows them."""
+
+    def __init__(self, entries: list[PriorEntry]):
+        self.entries = tuple(entries)
+        self._lookup = {(e.cls, e.group, e.coef): e.prior for e in entries}
+
+    def get(self, cls: str, group: str | None = None, coef: str | None = None) -> Prior:
+        """The prior of one parameter."""
+        return self._lookup[(cls, group, coef)]
+
+    def table(self) -> pd.DataFrame:
+        """DataFrame with columns class, group, coef, prior, source."""
+        return pd.DataFrame(
+            [(e.cls, e.group or "", e.coef or "", repr(e.prior), e.source) for e in self.entries],
+            columns=["class", "group", "coef", "prior", "source"],
+        )
+
+    def __repr__(self) -> str:
+        return self.table().to_string(index=False)
+
+
+def default_priors(design: Design, family: Family) -> list[PriorEntry]:
+    """Weakly informative defaults scaled to the data (see the README's Priors section).
+
+    For Gaussian-like families, with s = sd(y): the intercept (at the mean of the
+    predictors) gets StudentT(3, mean(y), 2.5 s); a slope on x gets Normal(0, 2.5 s / sd(x));
+    a random-effect sd on covariate z gets HalfStudentT(3, 2.5 s / sd(z)) (2.5 s for an
+    intercept); sigma gets HalfStudentT(3, 2.5 s); correlations LKJ(1).
+    """
+    y = design.y
+    scale = float(np.std(y, ddof=1)) if family.scale_by_response and len(y) > 1 else 1.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    center = float(np.mean(y)) if family.scale_by_response else 0.0
+    entries = []
+    if design.has_intercept:
+        intercept = Prior("StudentT", nu=3, mu=center, sigma=2.5 * scale)
+        entries.append(PriorEntry("Intercept", None, None, intercept, "default"))
+    for j, term in enumerate(design.fixed_terms):
+        if term != "Intercept":
+            sigma = 2.5 * scale / _spread(design.X[:, j])
+            entries.append(PriorEntry("b", None, term, Prior("Normal", mu=0, sigma=sigma), "default"))
+    for block in design.blocks:
+        for j, coef in enumerate(block.coefs):
+            sigma = 2.5 * scale / _spread(block.Z[:, j])
+            prior = Prior("HalfStudentT", nu=3, sigma=sigma)
+            entries.append(PriorEntry("sd", block.group, coef, prior, "default"))
+        if block.correlated_groups:
+            entries.append(PriorEntry("cor", block.group, None, Prior("LKJ", eta=1), "default"))
+    for aux in family.aux:
+        prior = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
+        entries.append(PriorEntry(aux, None, None, prior, "default"))
+    return entries
+
+
+def _spread(column: np.ndarray) -> float:
+    """sd of a covariate, or 1 for a constant column (an intercept)."""
+    sd = float(np.std(column))
+    return sd if sd > 1e-12 else 1.0
+
+
+def make_priors(design: Design, family: Family, user: Mapping | None = None) -> PriorSet:
+    """Defaults for ``design`` overridden by ``user`` priors, most specific key last.
+
+    Raises
+    ------
+    PriorError
+        For a key naming an unknown class, group or coefficient, a value that is not a
+        Prior, or a prior whose support does not fit its class.
+    """
+    entries = default_priors(design, family)
+    keys = [(_parse_key(key, value), key, value) for key, value in (user or {}).items()]
+    for (cls, group, coef), key, prior in sorted(keys, key=lambda k: _specificity(k[0])):
+        matches = [
+            i
+            for i, e in enumerate(entries)
+            if e.cls == cls and group in (None, e.group) and coef in (None, e.coef)
+        ]
+        if not matches:
+            raise PriorError(_no_match_message(key, (cls, group, coef), entries))
+        _check_support(key, cls, prior)
+        for i in matches:
+            e = entries[i]
+            entries[i] = PriorEntry(e.cls, e.group, e.coef, prior, f"user {key!r}")
+    return PriorSet(entries)
+
+
+def _parse_key(key, value) -> tuple[str, str | None, str | None]:
+    if not isinstance(value, Prior):
+        raise PriorError(f"prior for {key!r} must be a mb.Prior, got {type(value).__name__}")
+    parts = (key,) if isinstance(key, str) else tuple(key)
+    if not parts or not all(isinstance(p, str) for p in parts) or len(parts) > 3:
+        raise PriorError(f"prior key {key!r} must be a class name or a tuple of 2-3 strings")
+    cls, rest = parts[0], parts[1:]
+    if cls in ("b",):
+        if len(rest) > 1:
+            raise PriorError(f"prior key {key!r}: class 'b' takes at most a coefficient")
+        return cls, None, (rest[0] if rest else None)
+    if cls in ("sd", "cor"):
+        if cls == "cor" and len(rest) > 1:
+            raise PriorError(f"prior key {key!r}: class 'cor' takes at most a group")
+        return cls, (rest[0] if rest else None), (rest[1] if len(rest) > 1 else None)
+    if rest:
+        raise PriorError(f"prior key {key!r}: class {cls!r} cannot be narrowed")
+    return cls, None, None
+
+
+def _specificity(parsed) -> int:
+    return sum(part is not None for part in parsed)
+
+
+def _no_match_message(key, parsed, entries: list[PriorEntry]) -> str:
+    cls, group, coef = parsed
+    classes = sorted({e.cls for e in entries})
+    if cls not in classes:
+        close = difflib.get_close_matches(cls, classes, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"prior key {key!r}: unknown class {cls!r}{hint}; this model has {classes}"
+    groups = sorted({e.group for e in entries if e.cls == cls and e.group})
+    if group is not None and group not in groups:
+        return f"prior key {key!r}: no grouping factor {group!r}; the model has {groups}"
+    coefs = sorted({e.coef for e in entries if e.cls == cls and e.group in (group, None) and e.coef})
+    return f"prior key {key!r}: no coefficient {coef!r}; candidates are {coefs}"
+
+
+def _check_support(key, cls: str, prior: Prior) -> None:
+    if cls == "cor":
+        if prior.support != "correlation":
+            raise PriorError(f"prior for {key!r} must be Prior('LKJ', eta=...), got {prior!r}")
+    elif prior.support == "correlation":
+        raise PriorError(f"prior for {key!r}: an LKJ prior only applies to class 'cor'")
+    elif cls not in ("Intercept", "b") and prior.support != "positive":
+        raise PriorError(
+            f"prior for {key!r} is {prior!r}, which allows negative values; a scale parameter "
+            "needs a positive prior such as HalfNormal, HalfStudentT or Exponential"
+        )
