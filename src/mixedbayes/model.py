@@ -1,0 +1,127 @@
+"""The ``Model`` facade: formula + data -> design -> priors -> PyMC model -> ``Fit``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+import pandas as pd
+import pymc as pm
+
+from .build import build_model
+from .design import Design, make_design
+from .families import Family, get_family
+from .formula import parse_formula
+from .priors import PriorSet, make_priors
+from .results import Fit
+from .sampling import sample
+
+
+class Model:
+    """A Bayesian mixed-effects model from an lme4-style formula.
+
+    Parameters
+    ----------
+    formula : str
+        e.g. ``"gpa ~ occasion + (1 + occasion | student)"``. Supports numeric and
+        categorical predictors, ``C(x)``, interactions, transforms (``np.log(x)``,
+        ``center(x)``, ``scale(x)``), ``0 +``/``- 1``, and random terms ``(1 | g)``,
+        ``(1 + x | g)``, ``(0 + x | g)``, ``(1 + x || g)``, ``(1 | g1) + (1 | g2)``,
+        ``(1 | g1/g2)`` and ``(1 | g1:g2)``.
+    data : pandas.DataFrame
+    family : str, default "gaussian"
+    priors : dict, optional
+        Overrides of the default priors, keyed by class (``"Intercept"``, ``"b"``,
+        ``"sd"``, ``"cor"``, ``"sigma"``) or a narrower tuple such as ``("b", "x")``,
+        ``("sd", "g")`` or ``("sd", "g", "x")``; values are :class:`Prior`.
+    dropna : bool, default True
+        Drop rows with missing values in used columns (with a warning); False raises.
+
+    Attributes
+    ----------
+    formula : Formula
+    design : Design
+    priors : PriorSet
+        Printing it shows every parameter's prior and whether it is a default.
+
+    Examples
+    --------
+    >>> model = mb.Model("gpa ~ occasion + (1 + occasion | student)", data=gpa)
+    >>> fit = model.fit(random_seed=1)
+    >>> fit.fixef()
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | Family = "gaussian",
+        priors: Mapping | None = None,
+        *,
+        dropna: bool = True,
+    ):
+        caller = sys._getframe(1)
+        context = {**caller.f_globals, **caller.f_locals}
+        self.formula = parse_formula(formula)
+        self.family = get_family(family)
+        self.design: Design = make_design(self.formula, data, dropna=dropna, context=context)
+        self.priors: PriorSet = make_priors(self.design, self.family, priors)
+        self._pymc_model: pm.Model | None = None
+
+    @property
+    def pymc_model(self) -> pm.Model:
+        """The compiled PyMC model (built on first use)."""
+        if self._pymc_model is None:
+            self._pymc_model = build_model(self.design, self.priors, self.family)
+        return self._pymc_model
+
+    def fit(
+        self,
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 4,
+        random_seed: int | None = None,
+        sampler: str = "auto",
+        progressbar: bool = True,
+        target_accept: float = 0.8,
+        cores: int | None = None,
+    ) -> Fit:
+        """Sample the posterior with NUTS.
+
+        Parameters
+        ----------
+        draws, tune, chains : int
+            Kept draws and warm-up steps per chain, and the number of chains.
+        random_seed : int, optional
+            The same seed gives identical draws (for a given sampler and machine).
+        sampler : {"auto", "pymc", "nutpie", "numpyro", "blackjax"}
+            "auto" is PyMC's NUTS; the others need their package installed.
+        progressbar : bool, default True
+        target_accept : float, default 0.8
+            Raise towards 0.99 if the fit reports divergences.
+        cores : int, optional
+            Parallel chains (default: min(chains, 4)).
+
+        Returns
+        -------
+        Fit
+        """
+        idata = sample(
+            self.pymc_model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=random_seed,
+            sampler=sampler,
+            progressbar=progressbar,
+            target_accept=target_accept,
+            cores=cores,
+        )
+        return Fit(self, idata)
+
+    def __repr__(self) -> str:
+        groups = ", ".join(f"{b.group} ({b.n_levels})" for b in self.design.blocks)
+        return (
+            f"<mixedbayes.Model {self.formula.text!r}, family={self.family.name}, "
+            f"{self.design.n_obs} observations, groups: {groups or 'none'}>"
+        )

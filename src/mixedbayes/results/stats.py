@@ -1,0 +1,47 @@
+"""Summaries of posterior draws: mean, sd, equal-tailed interval and convergence statistics."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+COLUMNS = ["estimate", "sd", "lower", "upper", "rhat", "ess_bulk", "ess_tail"]
+
+
+def check_prob(prob: float) -> float:
+    """``prob`` if it is a probability strictly between 0 and 1."""
+    if not isinstance(prob, int | float) or not 0 < prob < 1:
+        raise ValueError(f"prob must be between 0 and 1 (e.g. 0.95), got {prob!r}")
+    return float(prob)
+
+
+def summarize(draws: xr.DataArray, prob: float) -> pd.DataFrame:
+    """One row per element of ``draws`` (dims ``chain``, ``draw``, then any others).
+
+    Rows follow the C order of the non-sample dims; the columns are ``COLUMNS``.
+    """
+    prob = check_prob(prob)
+    values = draws.transpose("chain", "draw", ...).values
+    flat = values.reshape(values.shape[0] * values.shape[1], -1)
+    dataset = draws.to_dataset(name="x")
+    tail = (1 - prob) / 2
+    return pd.DataFrame(
+        {
+            "estimate": flat.mean(axis=0),
+            "sd": flat.std(axis=0, ddof=1) if flat.shape[0] > 1 else np.nan,
+            "lower": np.quantile(flat, tail, axis=0),
+            "upper": np.quantile(flat, 1 - tail, axis=0),
+            "rhat": _statistic(az.rhat, dataset, values),
+            "ess_bulk": _statistic(az.ess, dataset, values, method="bulk"),
+            "ess_tail": _statistic(az.ess, dataset, values, method="tail"),
+        }
+    )
+
+
+def _statistic(function, dataset: xr.Dataset, values: np.ndarray, **kwargs) -> np.ndarray:
+    if values.shape[1] < 4:  # too few draws for rank-normalized statistics
+        return np.full(int(np.prod(values.shape[2:], dtype=int)), np.nan)
+    result = function(dataset, **kwargs)["x"]
+    return np.asarray(result.values, dtype=float).reshape(-1)
