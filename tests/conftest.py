@@ -1,0 +1,51 @@
+"""Shared test helpers: paths to ../shared, reference fits, and the real data sets."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data"
+
+# factor level orders used by the lme4 reference fits (../shared/reference/README.md)
+LEVELS = {
+    "ses": ["lowest", "2", "3", "4", "5", "highest"],
+    "hospsize": ["small", "medium", "large"],
+    "treatment": ["Ctrl", "Training"],
+}
+
+
+def load(name: str) -> pd.DataFrame:
+    """A real data set from ../shared/data, with the reference fits' level orders."""
+    path = DATA / f"{name}.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    data = pd.read_csv(path)
+    for column, levels in LEVELS.items():
+        if column in data:
+            data[column] = pd.Categorical(data[column].astype(str), categories=levels)
+    return data
+
+
+def reference(name: str) -> dict:
+    """An lme4 fit from ../shared/reference or tests/reference/lme4_extra.json."""
+    for path in (SHARED / "reference" / "lme4_reference.json",
+                 ROOT / "tests" / "reference" / "lme4_extra.json"):
+        if path.exists():
+            fits = json.loads(path.read_text())
+            if name in fits:
+                return fits[name]
+    pytest.skip(f"no lme4 reference named {name}")
+
+
+def lme4_term(term: str) -> str:
+    """formulaic's term name in lme4's spelling: 'sex[T.male]' -> 'sexmale'."""
+    if term == "Intercept":
+        return "(Intercept)"
+    return re.sub(r"(\w+)\[T\.([^\]]+)\]", r"\1\2", term)
