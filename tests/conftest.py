@@ -35,8 +35,10 @@ def load(name: str) -> pd.DataFrame:
 
 def reference(name: str) -> dict:
     """An lme4 fit from ../shared/reference or tests/reference/lme4_extra.json."""
-    for path in (SHARED / "reference" / "lme4_reference.json",
-                 ROOT / "tests" / "reference" / "lme4_extra.json"):
+    for path in (
+        SHARED / "reference" / "lme4_reference.json",
+        ROOT / "tests" / "reference" / "lme4_extra.json",
+    ):
         if path.exists():
             fits = json.loads(path.read_text())
             if name in fits:

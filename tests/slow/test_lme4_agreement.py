@@ -7,9 +7,9 @@ lme4's standard deviations and correlations inside the 95% posterior intervals.
 from __future__ import annotations
 
 import pytest
-from conftest import lme4_term, load, reference
 
 import mixedbayes as mb
+from conftest import lme4_term, load, reference
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,11 @@ CASES = {
     "nurses_nested": (
         "nurses",
         "stress ~ age + sex + experience + treatment + wardtype + hospsize + (1 | hospital/ward)",
+    ),
+    "nurses_slope": (
+        "nurses",
+        "stress ~ age + sex + experience + treatment + wardtype + hospsize"
+        " + (1 + treatment | hospital) + (1 | hospital:ward)",
     ),
     "sociometric_crossed": (
         "sociometric",
@@ -69,7 +74,9 @@ def test_lme4_variance_components_inside_intervals(case):
             key = ("Residual", "") if group == "Residual" else (group, ours[row["var1"]])
             lower, upper = varcorr.loc[key, ["sd_lower", "sd_upper"]]
         else:
-            lower, upper = cor.loc[(group, ours[row["var1"]], ours[row["var2"]]), ["lower", "upper"]]
+            lower, upper = cor.loc[
+                (group, ours[row["var1"]], ours[row["var2"]]), ["lower", "upper"]
+            ]
         assert lower <= row["sdcor"] <= upper, (name, row, lower, upper)
         checked += 1
     assert checked == len(varcorr) + len(cor), name

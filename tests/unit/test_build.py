@@ -123,7 +123,7 @@ def test_correlated_sds_need_one_family(data):
     user = {("sd", "g", "x"): Prior("Exponential", lam=1)}
     model = mb.Model("y ~ x + (1 + x | g)", data, priors=user)
     with pytest.raises(PriorError, match=r"sds of the correlated term \(Intercept \+ x \| g\)"):
-        model.pymc_model
+        _ = model.pymc_model
 
 
 def test_no_intercept_model_has_no_centering(data):

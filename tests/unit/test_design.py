@@ -88,8 +88,13 @@ def test_categorical_group_keeps_category_order(data):
 def test_fixed_part_coding_interactions_and_transforms(data):
     design = make_design("y ~ f * center(x) + np.log(x + 1) + (1 | g)", data)
     assert design.fixed_terms == (
-        "Intercept", "f[T.b]", "f[T.c]", "center(x)", "np.log(x + 1)",
-        "f[T.b]:center(x)", "f[T.c]:center(x)",
+        "Intercept",
+        "f[T.b]",
+        "f[T.c]",
+        "center(x)",
+        "np.log(x + 1)",
+        "f[T.b]:center(x)",
+        "f[T.c]:center(x)",
     )
     np.testing.assert_allclose(design.X[:, 3], data["x"] - data["x"].mean())
     np.testing.assert_allclose(design.X[:, 5], (data["f"] == "b") * (data["x"] - 1.5))

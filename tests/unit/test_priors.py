@@ -100,8 +100,9 @@ def test_prior_validation(args, kwargs, message):
 
 
 def test_model_shows_its_priors(design):
-    data = pd.DataFrame({"y": design.y, "x": design.X[:, 1], "z": design.X[:, 2],
-                         "g": np.repeat(list("abcd"), 10)})
+    data = pd.DataFrame(
+        {"y": design.y, "x": design.X[:, 1], "z": design.X[:, 2], "g": np.repeat(list("abcd"), 10)}
+    )
     model = mb.Model("y ~ x + (1 | g)", data, priors={"b": Prior("Normal", mu=0, sigma=1)})
     text = repr(model.priors)
     assert "Normal(mu=0, sigma=1)" in text and "user 'b'" in text

@@ -120,7 +120,9 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping) -> RandomBlock
     index, levels = combine_factors(data, term.factors)
     matrices, coefs, corr_groups, specs = [], [], [], []
     for part in term.parts:
-        Z, names, spec = _matrix(part.expr, data, context, f"random term ({part.expr} | {term.group})")
+        Z, names, spec = _matrix(
+            part.expr, data, context, f"random term ({part.expr} | {term.group})"
+        )
         start = len(coefs)
         positions = tuple(range(start, start + len(names)))
         corr_groups += [positions] if part.correlated else [(p,) for p in positions]

@@ -58,8 +58,7 @@ def parse_formula(text: str) -> Formula:
         if inner is None:
             if _top_level_positions(chunk, "|"):
                 raise FormulaError(
-                    f"random-effect term {chunk!r} in {text!r} needs parentheses: "
-                    f"write ({chunk})"
+                    f"random-effect term {chunk!r} in {text!r} needs parentheses: write ({chunk})"
                 )
             fixed_chunks.append(chunk if sign == "+" else f"- {chunk}")
         elif sign == "-":

@@ -119,7 +119,9 @@ def _number(dist: str, key: str, value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise PriorError(f"parameter {key!r} of {dist} prior must be a number, got {value!r}") from None
+        raise PriorError(
+            f"parameter {key!r} of {dist} prior must be a number, got {value!r}"
+        ) from None
 
 
 def _fmt(value: float) -> str:

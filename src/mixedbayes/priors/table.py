@@ -73,7 +73,9 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     for j, term in enumerate(design.fixed_terms):
         if term != "Intercept":
             sigma = 2.5 * scale / _spread(design.X[:, j])
-            entries.append(PriorEntry("b", None, term, Prior("Normal", mu=0, sigma=sigma), "default"))
+            entries.append(
+                PriorEntry("b", None, term, Prior("Normal", mu=0, sigma=sigma), "default")
+            )
     for block in design.blocks:
         for j, coef in enumerate(block.coefs):
             sigma = 2.5 * scale / _spread(block.Z[:, j])
@@ -153,7 +155,9 @@ def _no_match_message(key, parsed, entries: list[PriorEntry]) -> str:
     groups = sorted({e.group for e in entries if e.cls == cls and e.group})
     if group is not None and group not in groups:
         return f"prior key {key!r}: no grouping factor {group!r}; the model has {groups}"
-    coefs = sorted({e.coef for e in entries if e.cls == cls and e.group in (group, None) and e.coef})
+    coefs = sorted(
+        {e.coef for e in entries if e.cls == cls and e.group in (group, None) and e.coef}
+    )
     return f"prior key {key!r}: no coefficient {coef!r}; candidates are {coefs}"
 
 

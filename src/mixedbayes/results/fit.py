@@ -59,19 +59,28 @@ class Fit:
         tuning = self.idata.posterior.attrs.get("tuning_steps", "?")
         groups = ", ".join(f"{b.group} ({b.n_levels} levels)" for b in design.blocks)
         header = [
-            ("Model", f"Bayesian mixed model, family {model.family.name} "
-             f"({model.family.link} link)"),
+            (
+                "Model",
+                f"Bayesian mixed model, family {model.family.name} ({model.family.link} link)",
+            ),
             ("Formula", model.formula.text),
-            ("Data", f"{design.n_obs} observations"
-             + (f" ({design.n_dropped} dropped for missing values)" if design.n_dropped else "")),
+            (
+                "Data",
+                f"{design.n_obs} observations"
+                + (f" ({design.n_dropped} dropped for missing values)" if design.n_dropped else ""),
+            ),
             ("Groups", groups or "none"),
-            ("Draws", f"{posterior.sizes['chain']} chains x {posterior.sizes['draw']} draws "
-             f"(after {tuning} tuning steps)"),
+            (
+                "Draws",
+                f"{posterior.sizes['chain']} chains x {posterior.sizes['draw']} draws "
+                f"(after {tuning} tuning steps)",
+            ),
         ]
         pct = f"{prob:.0%}"
         fixef = self.fixef(prob).drop(columns="ess_tail")
-        varcorr = self.varcorr(prob)[["group", "term", "sd", "sd_lower", "sd_upper",
-                                      "var_prop", "rhat", "ess_bulk"]]
+        varcorr = self.varcorr(prob)[
+            ["group", "term", "sd", "sd_lower", "sd_upper", "var_prop", "rhat", "ess_bulk"]
+        ]
         cor = self.cor(prob).drop(columns="ess_tail")
         sections = [
             (f"Fixed effects (posterior mean, sd, {pct} interval)", fixef),

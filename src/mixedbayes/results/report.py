@@ -28,7 +28,9 @@ class Summary:
 
     def _repr_html_(self) -> str:
         parts = ["<div class='mixedbayes-summary'><table>"]
-        parts += [f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.header]
+        parts += [
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.header
+        ]
         parts.append("</table>")
         for title, table in self.sections:
             parts.append(f"<h4>{html.escape(title)}</h4>")

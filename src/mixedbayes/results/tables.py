@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -14,7 +13,9 @@ def fixef_table(posterior: xr.Dataset, fixed_terms: tuple[str, ...], prob: float
     """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``; Intercept on user scale."""
     rows = []
     for term in fixed_terms:
-        draws = posterior["Intercept"] if term == "Intercept" else posterior["b"].sel(fixed_term=term)
+        draws = (
+            posterior["Intercept"] if term == "Intercept" else posterior["b"].sel(fixed_term=term)
+        )
         rows.append(summarize(draws, prob).assign(term=term))
     if not rows:
         return pd.DataFrame(columns=["term", *COLUMNS])
@@ -86,13 +87,13 @@ def cor_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
 
 def diagnostics_line(idata, tables: list[pd.DataFrame]) -> str:
     """One line: divergences, worst R-hat and smallest bulk ESS over the reported tables."""
-    stats = idata.sample_stats
-    divergent = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    rhat = pd.concat([t["rhat"] for t in tables if len(t)]) if tables else pd.Series([])
-    ess = pd.concat([t["ess_bulk"] for t in tables if len(t)]) if tables else pd.Series([])
-    n = stats.sizes["chain"] * stats.sizes["draw"]
-    return (
-        f"{divergent} divergent transitions of {n} draws; "
-        f"max R-hat {np.nanmax(rhat) if rhat.notna().any() else float('nan'):.3f}; "
-        f"min bulk ESS {np.nanmin(ess) if ess.notna().any() else float('nan'):.0f}"
-    )
+    posterior = idata.posterior
+    n = posterior.sizes["chain"] * posterior.sizes["draw"]
+    stats = getattr(idata, "sample_stats", None)
+    if stats is not None and "diverging" in stats:
+        divergent = f"{int(stats['diverging'].sum())} divergent transitions of {n} draws"
+    else:
+        divergent = f"{n} draws (no sampler statistics)"
+    rhat = pd.concat([t["rhat"] for t in tables if len(t)])
+    ess = pd.concat([t["ess_bulk"] for t in tables if len(t)])
+    return f"{divergent}; max R-hat {rhat.max():.3f}; min bulk ESS {ess.min():.0f}"
