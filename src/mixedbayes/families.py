@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pymc as pm
 
 from .errors import FamilyError
@@ -37,9 +36,6 @@ class Family:
     aux: tuple[str, ...]
     likelihood: Callable
     scale_by_response: bool = True
-
-    def check_response(self, y: np.ndarray, column: str) -> None:
-        """Raise a FamilyError naming ``column`` if the family cannot model ``y``."""
 
 
 def _gaussian(name, mu, aux, observed, dims):
