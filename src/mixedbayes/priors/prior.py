@@ -85,20 +85,27 @@ class Prior:
         return f"{self.dist}({args})"
 
 
+def _stacked_params(priors: list[Prior]) -> dict[str, np.ndarray] | None:
+    """Element-wise parameter arrays if all ``priors`` share a distribution, else None."""
+    first = priors[0]
+    if not all(p.dist == first.dist and p.params.keys() == first.params.keys() for p in priors):
+        return None
+    return {key: np.array([p.params[key] for p in priors]) for key in first.params}
+
+
 def vector_dist(priors: list[Prior], what: str):
     """One unregistered PyMC distribution whose element i follows ``priors[i]``.
 
     The priors must share a distribution (their parameters may differ); ``what`` names
     them in the error otherwise.
     """
-    first = priors[0]
-    if not all(p.dist == first.dist and p.params.keys() == first.params.keys() for p in priors):
+    params = _stacked_params(priors)
+    if params is None:
         raise PriorError(
             f"the priors of {what} must use one distribution (parameters may differ), got "
             f"{', '.join(map(repr, priors))}"
         )
-    params = {key: np.array([p.params[key] for p in priors]) for key in first.params}
-    return getattr(pm, first.dist).dist(**params)
+    return getattr(pm, priors[0].dist).dist(**params)
 
 
 def create_vector(priors: list[Prior], name: str, dims: str, labels: tuple[str, ...]):
@@ -107,10 +114,9 @@ def create_vector(priors: list[Prior], name: str, dims: str, labels: tuple[str, 
     Elements that share a distribution become one vectorized variable; otherwise each
     element is its own scalar variable, stacked into a Deterministic.
     """
-    first = priors[0]
-    if all(p.dist == first.dist and p.params.keys() == first.params.keys() for p in priors):
-        params = {key: np.array([p.params[key] for p in priors]) for key in first.params}
-        return getattr(pm, first.dist)(name, **params, dims=dims)
+    params = _stacked_params(priors)
+    if params is not None:
+        return getattr(pm, priors[0].dist)(name, **params, dims=dims)
     parts = [p.create(f"{name}[{label}]") for p, label in zip(priors, labels, strict=True)]
     return pm.Deterministic(name, pt.stack(parts), dims=dims)
 
