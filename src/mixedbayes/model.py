@@ -28,12 +28,20 @@ class Model:
         ``center(x)``, ``scale(x)``), ``0 +``/``- 1``, and random terms ``(1 | g)``,
         ``(1 + x | g)``, ``(0 + x | g)``, ``(1 + x || g)``, ``(1 | g1) + (1 | g2)``,
         ``(1 | g1/g2)`` and ``(1 | g1:g2)``.
+        The response may be ``successes | trials(n)`` or ``cbind(successes, failures)``
+        for the binomial family, and the fixed part may hold ``offset(np.log(exposure))``.
     data : pandas.DataFrame
     family : str, default "gaussian"
+        ``"gaussian"``, ``"student_t"``, ``"bernoulli"``, ``"binomial"``, ``"poisson"``,
+        ``"negative_binomial"``, ``"gamma"``, ``"beta"`` or ``"cumulative"`` (ordinal).
     priors : dict, optional
         Overrides of the default priors, keyed by class (``"Intercept"``, ``"b"``,
-        ``"sd"``, ``"cor"``, ``"sigma"``) or a narrower tuple such as ``("b", "x")``,
-        ``("sd", "g")`` or ``("sd", "g", "x")``; values are :class:`Prior`.
+        ``"sd"``, ``"cor"``, and the family's ``"sigma"``, ``"nu"``, ``"shape"`` or
+        ``"phi"``) or a narrower tuple such as ``("b", "x")``, ``("sd", "g")`` or
+        ``("sd", "g", "x")``; values are :class:`Prior`.
+    link : str, optional
+        Another link than the family's default: ``"probit"`` or ``"cloglog"`` for
+        bernoulli, binomial and beta, ``"probit"`` for cumulative, ``"inverse"`` for gamma.
     dropna : bool, default True
         Drop rows with missing values in used columns (with a warning); False raises.
 
@@ -58,13 +66,17 @@ class Model:
         family: str | Family = "gaussian",
         priors: Mapping | None = None,
         *,
+        link: str | None = None,
         dropna: bool = True,
     ):
         caller = sys._getframe(1)
         context = {**caller.f_globals, **caller.f_locals}
+        self.context = context  # names that formula expressions may use, for new data
         self.formula = parse_formula(formula)
-        self.family = get_family(family)
-        self.design: Design = make_design(self.formula, data, dropna=dropna, context=context)
+        self.family = get_family(family, link)
+        self.design: Design = make_design(
+            self.formula, data, self.family, dropna=dropna, context=context
+        )
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
         self._pymc_model: pm.Model | None = None
 

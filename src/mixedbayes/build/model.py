@@ -13,7 +13,13 @@ Variables (names are part of the InferenceData contract):
   Cholesky factor of its covariance, ``chol_g`` (PyMC's ``LKJCholeskyCov``, with the sd
   priors as its ``sd_dist``), and ``r_g = z_g @ chol_g.T``; an uncorrelated one
   ``r_g = z_g * sd_g``.
-- family auxiliaries such as ``sigma``, and the observed response.
+- family auxiliaries such as ``sigma``, ``nu``, ``shape`` or ``phi``, and the observed
+  response (its likelihood is in :mod:`mixedbayes.build.likelihood`).
+- ``cumulative`` (ordinal) models have no separate intercept: ``Intercept`` (dim
+  ``threshold``, labelled ``"a|b"`` between adjacent categories) holds the ordered
+  thresholds on the user's scale, sampled as ``Intercept_centered`` at the predictors'
+  means.
+- ``offset(...)`` terms are added to the linear predictor with coefficient 1.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import pytensor.tensor as pt
 from ..design import Design, RandomBlock
 from ..families import Family
 from ..priors import PriorSet, create_vector, vector_dist
+from .likelihood import add_likelihood
 
 
 def coef_dim(group: str) -> str:
@@ -35,30 +42,42 @@ def coef_dim(group: str) -> str:
 def response_name(design: Design) -> str:
     """Name of the observed variable: the response, unless it clashes with a parameter."""
     name = design.formula.response
-    taken = {"Intercept", "Intercept_centered", "b", "sigma"} | {
+    taken = {"Intercept", "Intercept_centered", "b", "sigma", "nu", "shape", "phi"} | {
         f"{p}_{g}" for g in design.groups for p in ("sd", "z", "r", "cor")
     }
     return f"{name}_obs" if name in taken else name
 
 
+def threshold_labels(design: Design) -> list[str]:
+    """Names of the K - 1 thresholds between adjacent ordinal categories: ``"a|b"``."""
+    levels = design.response_levels or ()
+    return [f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:], strict=True)]
+
+
 def build_model(design: Design, priors: PriorSet, family: Family) -> pm.Model:
     """The PyMC model of ``design`` with ``priors`` and ``family``'s likelihood."""
+    ordinal = family.response == "ordinal"
     coords = {"obs": np.arange(design.n_obs)}
     coords["fixed_term"] = [t for t in design.fixed_terms if t != "Intercept"]
+    if ordinal:
+        coords["threshold"] = threshold_labels(design)
     for block in design.blocks:
         coords[block.group] = list(block.levels)
         coords[coef_dim(block.group)] = list(block.coefs)
         coords[coef_dim(block.group) + "_"] = list(block.coefs)
     with pm.Model(coords=coords) as model:
-        eta = _fixed_effects(design, priors)  # linear predictor, shape (n,)
+        eta, aux = _fixed_effects(design, priors, family)  # linear predictor, shape (n,)
+        if design.offset is not None:
+            eta = eta + design.offset
         for block in design.blocks:
             eta = eta + _random_effects(block, priors)
-        aux = {name: priors.get(name).create(name) for name in family.aux}
-        family.likelihood(response_name(design), eta, aux, design.y, "obs")
+        aux.update({name: priors.get(name).create(name) for name in family.aux})
+        add_likelihood(family, response_name(design), eta, aux, design, "obs")
     return model
 
 
-def _fixed_effects(design: Design, priors: PriorSet):
+def _fixed_effects(design: Design, priors: PriorSet, family: Family):
+    """The fixed part of the linear predictor, and the thresholds of ordinal models."""
     slopes = [j for j, t in enumerate(design.fixed_terms) if t != "Intercept"]
     names = tuple(design.fixed_terms[j] for j in slopes)
     X = design.X[:, slopes]
@@ -66,6 +85,30 @@ def _fixed_effects(design: Design, priors: PriorSet):
     if slopes:
         b_priors = [priors.get("b", coef=name) for name in names]
         b = create_vector(b_priors, "b", dims="fixed_term", labels=names)
+    if family.response == "ordinal":
+        return _ordinal_fixed_effects(design, priors, family, X, b)
+    return _linear_fixed_effects(design, priors, X, b), {}
+
+
+def _ordinal_fixed_effects(design, priors, family, X, b):
+    """Centered slopes, and ordered thresholds (user scale: centered + means @ b)."""
+    counts = np.bincount(design.y.astype(int), minlength=len(design.response_levels))
+    below = np.clip(np.cumsum(counts)[:-1] / counts.sum(), 0.02, 0.98)
+    cut = priors.get("Intercept").create(
+        "Intercept_centered",
+        dims="threshold",
+        transform=pm.distributions.transforms.ordered,
+        initval=family.link_function(below),  # the thresholds of the observed proportions
+    )
+    if b is None:
+        pm.Deterministic("Intercept", cut, dims="threshold")
+        return pt.zeros(design.n_obs), {"thresholds": cut}
+    means = X.mean(axis=0)
+    pm.Deterministic("Intercept", cut + pt.dot(means, b), dims="threshold")
+    return pt.dot(X - means, b), {"thresholds": cut}
+
+
+def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     if not design.has_intercept:
         return pt.dot(X, b) if b is not None else pt.zeros(design.n_obs)
     means = X.mean(axis=0)

@@ -60,7 +60,7 @@ class Design:
     ----------
     formula : Formula
     y : ndarray of float, shape (n,)
-        The response.
+        The response, coded for the family (0/1 for bernoulli, codes 0..K-1 for ordinal).
     X : ndarray of float, shape (n, p)
         Fixed-effects model matrix (formulaic coding), uncentered.
     fixed_terms : tuple of str
@@ -70,6 +70,12 @@ class Design:
         Rows dropped for missing values.
     fixed_spec :
         formulaic model spec that re-encodes new data for the fixed part.
+    trials : ndarray of float or None
+        Binomial trials per observation.
+    offset : ndarray of float or None
+        Sum of the formula's ``offset(...)`` terms per observation.
+    response_levels : tuple of str or None
+        Bernoulli text response: (failure, success); ordinal: the categories in order.
     """
 
     formula: Formula
@@ -79,6 +85,9 @@ class Design:
     blocks: tuple[RandomBlock, ...]
     n_dropped: int = 0
     fixed_spec: object = field(repr=False, default=None)
+    trials: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    response_levels: tuple[str, ...] | None = None
 
     @property
     def n_obs(self) -> int:

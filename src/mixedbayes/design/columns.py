@@ -16,7 +16,7 @@ from ..formula import Formula
 
 def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
     """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
-    expressions = [formula.response, formula.fixed]
+    expressions = [*formula.response_expressions, formula.fixed, *formula.offsets]
     expressions += [part.expr for group in formula.groups for part in group.parts]
     names: list[str] = []
     for expr in expressions:

@@ -10,14 +10,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FormulaError
+from ..families import Family, get_family
 from ..formula import Formula, GroupTerm, parse_formula
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
+from .response import encode_response
 
 
 def make_design(
     formula: Formula | str,
     data: pd.DataFrame,
+    family: Family | str = "gaussian",
     *,
     dropna: bool = True,
     context: Mapping | None = None,
@@ -28,6 +31,8 @@ def make_design(
     ----------
     formula : Formula or str
     data : pandas.DataFrame
+    family : Family or str, default "gaussian"
+        Decides how the response is coded and checked.
     dropna : bool, default True
         Drop rows with missing values in used columns (with a warning); if False, raise.
     context : mapping, optional
@@ -43,41 +48,44 @@ def make_design(
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
         raise DataError("data has no rows")
+    family = get_family(family)
     context = dict(context or {})
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)
 
-    y = _response(formula.response, clean, context)
+    response = encode_response(
+        formula, clean, family, lambda expr: evaluate(expr, clean, context, "response")
+    )
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
     _check_rank(X, fixed_terms)
     blocks = tuple(_block(term, clean, context) for term in formula.groups)
     return Design(
         formula=formula,
-        y=y,
+        y=response.y,
         X=X,
         fixed_terms=fixed_terms,
         blocks=blocks,
         n_dropped=len(data) - len(clean),
         fixed_spec=fixed_spec,
+        trials=response.trials,
+        offset=offset(formula, clean, context),
+        response_levels=response.levels,
     )
 
 
-def _response(expr: str, data: pd.DataFrame, context: Mapping) -> np.ndarray:
-    if expr in data.columns:
-        values = data[expr]
-        if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
-            raise DataError(
-                f"response {expr!r} has non-numeric values (dtype {values.dtype}); "
-                "a Gaussian model needs numbers"
-            )
-        y = values.to_numpy(dtype=float)
-    else:
-        matrix, names, _ = _matrix(f"0 + {expr}", data, context, "response")
-        if len(names) != 1:
-            raise DataError(f"response {expr!r} must give one numeric column, got {names}")
-        y = matrix[:, 0]
-    _check_finite(y[:, None], (expr,), "response")
-    return y
+def evaluate(expr: str, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray:
+    """One numeric column from an expression such as ``np.log(x)`` or ``n - y``."""
+    matrix, names, _ = _matrix(f"0 + I({expr})", data, context, what)
+    if len(names) != 1:
+        raise DataError(f"{what} {expr!r} must give one numeric column, got {names}")
+    return matrix[:, 0]
+
+
+def offset(formula: Formula, data: pd.DataFrame, context: Mapping) -> np.ndarray | None:
+    """The sum of the formula's ``offset(...)`` terms, or None without offsets."""
+    if not formula.offsets:
+        return None
+    return sum(evaluate(expr, data, context, "offset") for expr in formula.offsets)
 
 
 def _matrix(expr: str, data: pd.DataFrame, context: Mapping, what: str):

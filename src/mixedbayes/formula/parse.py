@@ -2,8 +2,10 @@
 
 The stages are a scanner (top-level ``+``/``-`` chunks, with parenthesis checking), a
 parser (a chunk is a bar term when it is one parenthesized group holding a top-level
-``|``), and expansion (``||`` to uncorrelated parts, ``g1/g2`` to ``g1`` and ``g1:g2``,
-merging of parts that share a grouping factor). The fixed part is left to formulaic.
+``|``, an offset when it is ``offset(...)``), and expansion (``||`` to uncorrelated parts,
+``g1/g2`` to ``g1`` and ``g1:g2``, merging of parts that share a grouping factor). The
+left-hand side may be the binomial forms ``s | trials(n)`` (brms) or ``cbind(s, f)``
+(lme4). The fixed part is left to formulaic.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ..errors import FormulaError
 from .terms import Formula, GroupTerm, RandomPart
 
 _NAME = re.compile(r"^(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)$")
+_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$", re.DOTALL)
 
 
 def parse_formula(text: str) -> Formula:
@@ -53,9 +56,15 @@ def parse_formula(text: str) -> Formula:
 
     fixed_chunks: list[str] = []
     bar_terms: list[GroupTerm] = []
+    offsets: list[str] = []
     for sign, chunk in _split_terms(rhs, text):
         inner = _bar_term_body(chunk)
-        if inner is None:
+        offset = _call_argument(chunk, "offset")
+        if offset is not None:
+            if sign == "-" or not offset:
+                raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
+            offsets.append(offset)
+        elif inner is None:
             if _top_level_positions(chunk, "|"):
                 raise FormulaError(
                     f"random-effect term {chunk!r} in {text!r} needs parentheses: write ({chunk})"
@@ -67,7 +76,64 @@ def parse_formula(text: str) -> Formula:
             bar_terms.extend(_expand_bar_term(inner, chunk))
 
     fixed = " + ".join(fixed_chunks).replace("+ -", "-") if fixed_chunks else "1"
-    return Formula(text=text, response=response, fixed=fixed, groups=_merge(bar_terms))
+    if fixed.startswith("- "):
+        fixed = "1 " + fixed  # only removals, e.g. "offset(e) - 1"
+    successes, trials, failures = _parse_response(response, text)
+    return Formula(
+        text=text,
+        response=successes,
+        fixed=fixed,
+        groups=_merge(bar_terms),
+        trials=trials,
+        failures=failures,
+        offsets=tuple(offsets),
+    )
+
+
+def _call_argument(chunk: str, function: str) -> str | None:
+    """``expr`` if ``chunk`` is exactly ``function(expr)``, else None."""
+    match = _CALL.match(chunk.strip())
+    if not match or match.group(1) != function:
+        return None
+    inner = match.group(2)
+    depth = 0
+    for c in inner:  # reject "offset(a) * (b)": the parentheses must enclose the chunk
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return None
+    return inner.strip()
+
+
+def _parse_response(response: str, text: str) -> tuple[str, str | None, str | None]:
+    """(response or successes, trials, failures) from the left-hand side."""
+    bars = _top_level_positions(response, "|")
+    if bars:
+        if len(bars) > 1:
+            raise FormulaError(f"response {response!r} in {text!r} has more than one '|'")
+        lhs, addition = response[: bars[0]].strip(), response[bars[0] + 1 :].strip()
+        trials = _call_argument(addition, "trials")
+        if not lhs or not trials:
+            raise FormulaError(
+                f"response {response!r} in {text!r}: after '|' only trials(n) is supported, "
+                "as in 'successes | trials(n) ~ x' (brms); other addition terms are not"
+            )
+        return lhs, trials, None
+    cbind = _call_argument(response, "cbind")
+    if cbind is not None:
+        args = [arg.strip() for arg in _split_arguments(cbind)]
+        if len(args) != 2 or not all(args):
+            raise FormulaError(
+                f"response {response!r} in {text!r}: cbind takes two arguments, "
+                "cbind(successes, failures)"
+            )
+        return args[0], None, args[1]
+    return response, None, None
+
+
+def _split_arguments(inner: str) -> list[str]:
+    commas = _top_level_positions(inner, ",")
+    bounds = [-1, *commas, len(inner)]
+    return [inner[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _check_parentheses(text: str) -> None:

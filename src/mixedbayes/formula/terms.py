@@ -40,17 +40,34 @@ class Formula:
     text : str
         The formula as the user wrote it.
     response : str
-        The left-hand side of ``~``.
+        The response expression: the left-hand side of ``~``, or the successes in the
+        binomial forms ``s | trials(n)`` and ``cbind(s, f)``.
     fixed : str
-        The fixed part as a formulaic right-hand side (``"1"`` when it was empty).
+        The fixed part as a formulaic right-hand side (``"1"`` when it was empty), without
+        offsets.
     groups : tuple of GroupTerm
         Random-effect terms, one per grouping factor, in order of first appearance.
+    trials : str or None
+        The number of trials from ``s | trials(n)`` (brms form).
+    failures : str or None
+        The failures from ``cbind(s, f)`` (lme4 form); trials are ``s + f``.
+    offsets : tuple of str
+        Expressions inside ``offset(...)`` terms, added to the linear predictor with
+        coefficient 1.
     """
 
     text: str
     response: str
     fixed: str
     groups: tuple[GroupTerm, ...] = ()
+    trials: str | None = None
+    failures: str | None = None
+    offsets: tuple[str, ...] = ()
+
+    @property
+    def response_expressions(self) -> tuple[str, ...]:
+        """Every expression of the left-hand side (response, trials or failures)."""
+        return tuple(e for e in (self.response, self.trials, self.failures) if e is not None)
 
     def __str__(self) -> str:
         return self.text

@@ -57,17 +57,22 @@ class PriorSet:
 def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     """Weakly informative defaults scaled to the data (see the README's Priors section).
 
-    For Gaussian-like families, with s = sd(y): the intercept (at the mean of the
-    predictors) gets StudentT(3, mean(y), 2.5 s); a slope on x gets Normal(0, 2.5 s / sd(x));
-    a random-effect sd on covariate z gets HalfStudentT(3, 2.5 s / sd(z)) (2.5 s for an
-    intercept); sigma gets HalfStudentT(3, 2.5 s); correlations LKJ(1).
+    For real-valued responses (gaussian, student_t), with s = sd(y): the intercept (at the
+    mean of the predictors) gets StudentT(3, mean(y), 2.5 s); a slope on x gets
+    Normal(0, 2.5 s / sd(x)); a random-effect sd on covariate z gets
+    HalfStudentT(3, 2.5 s / sd(z)) (2.5 s for an intercept); sigma gets
+    HalfStudentT(3, 2.5 s); correlations LKJ(1). Other families use the same forms on the
+    link scale with s = 1 and the intercept centered on link(mean response); the ordinal
+    thresholds get StudentT(3, 0, 2.5). Auxiliary parameters follow brms: Student-t
+    ``nu`` Gamma(2, 0.1), negative binomial and gamma ``shape`` and beta ``phi``
+    Gamma(0.01, 0.01).
     """
-    y = design.y
-    scale = float(np.std(y, ddof=1)) if family.scale_by_response and len(y) > 1 else 1.0
-    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
-    center = float(np.mean(y)) if family.scale_by_response else 0.0
+    scale, center = _response_scale(design, family)
     entries = []
-    if design.has_intercept:
+    if family.response == "ordinal":
+        thresholds = Prior("StudentT", nu=3, mu=0, sigma=2.5)
+        entries.append(PriorEntry("Intercept", None, None, thresholds, "default"))
+    elif design.has_intercept:
         intercept = Prior("StudentT", nu=3, mu=center, sigma=2.5 * scale)
         entries.append(PriorEntry("Intercept", None, None, intercept, "default"))
     for j, term in enumerate(design.fixed_terms):
@@ -83,10 +88,34 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
             entries.append(PriorEntry("sd", block.group, coef, prior, "default"))
         if block.correlated_groups:
             entries.append(PriorEntry("cor", block.group, None, Prior("LKJ", eta=1), "default"))
+    aux_defaults = {
+        "sigma": Prior("HalfStudentT", nu=3, sigma=2.5 * scale),
+        "nu": Prior("Gamma", alpha=2, beta=0.1),
+        "shape": Prior("Gamma", alpha=0.01, beta=0.01),
+        "phi": Prior("Gamma", alpha=0.01, beta=0.01),
+    }
     for aux in family.aux:
-        prior = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
-        entries.append(PriorEntry(aux, None, None, prior, "default"))
+        entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
     return entries
+
+
+def _response_scale(design: Design, family: Family) -> tuple[float, float]:
+    """(s, intercept location): sd and mean of y for real responses, else 1 and link(mean)."""
+    y = design.y
+    if family.scale_by_response:
+        scale = float(np.std(y, ddof=1)) if len(y) > 1 else 1.0
+        scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+        return scale, float(np.mean(y))
+    if family.response == "ordinal":
+        return 1.0, 0.0
+    mean = y.sum() / design.trials.sum() if design.trials is not None else y.mean()
+    if family.response in ("binary", "binomial", "unit"):
+        mean = min(max(mean, 0.01), 0.99)  # keep the link finite for all-0 or all-1 data
+    with np.errstate(divide="ignore", invalid="ignore"):
+        center = float(family.link_function(mean))
+    if design.offset is not None and np.isfinite(center):
+        center -= float(np.mean(design.offset))
+    return 1.0, (round(center, 4) if np.isfinite(center) else 0.0)
 
 
 def _spread(column: np.ndarray) -> float:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import arviz as az
 import pandas as pd
 
+from .predict import predict
 from .report import Summary
 from .stats import check_prob
-from .tables import cor_table, diagnostics_line, fixef_table, varcorr_table
+from .tables import cor_table, diagnostics_line, fixef_table, response_note, varcorr_table
 
 
 class Fit:
@@ -31,13 +32,21 @@ class Fit:
     def posterior(self):
         return self.idata.posterior
 
-    def fixef(self, prob: float = 0.95) -> pd.DataFrame:
+    def fixef(self, prob: float = 0.95, exponentiate: bool = False) -> pd.DataFrame:
         """Fixed effects: ``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``.
 
         ``estimate`` is the posterior mean and ``lower``/``upper`` the equal-tailed
-        ``prob`` interval. The intercept is on the scale of the data as given.
+        ``prob`` interval. The intercept is on the scale of the data as given; ordinal
+        models report their thresholds as ``Intercept[a|b]``.
+
+        Parameters
+        ----------
+        prob : float, default 0.95
+        exponentiate : bool, default False
+            Report exp(coefficient): odds ratios for logit links, rate ratios for log
+            links (estimate = posterior mean of the ratio; interval = exp of the interval).
         """
-        return fixef_table(self.posterior, self.model.design.fixed_terms, prob)
+        return fixef_table(self.posterior, self.model.design.fixed_terms, prob, exponentiate)
 
     def varcorr(self, prob: float = 0.95) -> pd.DataFrame:
         """Variance components: one row per random-effect sd, and ``Residual`` (Gaussian).
@@ -50,6 +59,69 @@ class Fit:
     def cor(self, prob: float = 0.95) -> pd.DataFrame:
         """Random-effect correlations: ``group, term1, term2, estimate, lower, upper, ...``."""
         return cor_table(self.posterior, self.model.design, prob)
+
+    def predict(
+        self,
+        newdata: pd.DataFrame | None = None,
+        include_random: bool = True,
+        new_groups: str = "sample",
+        kind: str = "mean",
+        prob: float = 0.95,
+        draws: bool = False,
+        *,
+        max_draws: int | None = None,
+        random_seed: int | None = None,
+    ):
+        """Predictions for the fitted rows or for ``newdata``, with intervals.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Rows to predict; default the data the model was fitted to. It is encoded as
+            the training data was (same categories, contrasts and ``center``/``scale``
+            constants); an unseen category of a fixed-effect predictor is an error.
+        include_random : bool, default True
+            Add the random effects of each row's groups (conditional prediction); False
+            gives the population-level prediction (fixed effects only).
+        new_groups : {"sample", "population", "error"}
+            For a level of a grouping factor that was not in the fitted data: draw its
+            effects from the fitted distribution N(0, S R S), one draw per posterior draw
+            (the prediction interval then includes between-group variation); use zero
+            effects; or raise an error naming the factor and level.
+        kind : {"mean", "link", "response"}
+            ``"mean"``: expected response (probability for bernoulli, expected successes
+            for binomial, category probabilities for cumulative); ``"link"``: the linear
+            predictor; ``"response"``: draws from the likelihood (posterior predictive;
+            0/1 for bernoulli, category codes 0..K-1 for cumulative).
+        prob : float, default 0.95
+            Probability of the equal-tailed interval.
+        draws : bool, default False
+            Return the array of draws (posterior draws x rows [x categories]) instead of
+            the summary.
+        max_draws : int, optional
+            Use at most this many posterior draws, evenly thinned (bounds memory for large
+            ``newdata``; rows are processed in chunks in any case).
+        random_seed : int, optional
+            Seeds the draws for new groups and ``kind="response"``.
+
+        Returns
+        -------
+        DataFrame
+            ``estimate`` (posterior mean), ``lower``, ``upper``, indexed by newdata's row
+            labels (``row``, and ``category`` for the category probabilities of ordinal
+            models); or an ndarray when ``draws=True``.
+        """
+        return predict(
+            self,
+            newdata,
+            include_random=include_random,
+            new_groups=new_groups,
+            kind=kind,
+            prob=prob,
+            draws=draws,
+            max_draws=max_draws,
+            random_seed=random_seed,
+        )
 
     def summary(self, prob: float = 0.95) -> Summary:
         """A printable report: model, data, groups, estimates, priors and diagnostics."""
@@ -64,6 +136,7 @@ class Fit:
                 f"Bayesian mixed model, family {model.family.name} ({model.family.link} link)",
             ),
             ("Formula", model.formula.text),
+            *response_note(model),
             (
                 "Data",
                 f"{design.n_obs} observations"

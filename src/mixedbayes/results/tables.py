@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -9,17 +10,35 @@ from ..build import coef_dim
 from .stats import COLUMNS, check_prob, summarize
 
 
-def fixef_table(posterior: xr.Dataset, fixed_terms: tuple[str, ...], prob: float) -> pd.DataFrame:
-    """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``; Intercept on user scale."""
+def fixef_table(
+    posterior: xr.Dataset, fixed_terms: tuple[str, ...], prob: float, exponentiate: bool = False
+) -> pd.DataFrame:
+    """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``; Intercept on user scale.
+
+    Ordinal thresholds are rows ``Intercept[a|b]``. With ``exponentiate`` the draws are
+    exponentiated first (odds or rate ratios): the estimate is the posterior mean of
+    exp(coefficient) and the interval the exponentiated interval.
+    """
     rows = []
+    if "threshold" in posterior.get("Intercept", xr.DataArray()).dims:
+        for label in posterior["threshold"].values:
+            draws = posterior["Intercept"].sel(threshold=label)
+            rows.append(_summary(draws, prob, exponentiate).assign(term=f"Intercept[{label}]"))
     for term in fixed_terms:
-        draws = (
-            posterior["Intercept"] if term == "Intercept" else posterior["b"].sel(fixed_term=term)
-        )
-        rows.append(summarize(draws, prob).assign(term=term))
+        if term == "Intercept":
+            if "threshold" in posterior["Intercept"].dims:
+                continue
+            draws = posterior["Intercept"]
+        else:
+            draws = posterior["b"].sel(fixed_term=term)
+        rows.append(_summary(draws, prob, exponentiate).assign(term=term))
     if not rows:
         return pd.DataFrame(columns=["term", *COLUMNS])
     return pd.concat(rows, ignore_index=True)[["term", *COLUMNS]]
+
+
+def _summary(draws: xr.DataArray, prob: float, exponentiate: bool) -> pd.DataFrame:
+    return summarize(np.exp(draws) if exponentiate else draws, prob)
 
 
 def varcorr_table(posterior: xr.Dataset, design, family, prob: float) -> pd.DataFrame:
@@ -97,3 +116,13 @@ def diagnostics_line(idata, tables: list[pd.DataFrame]) -> str:
     rhat = pd.concat([t["rhat"] for t in tables if len(t)])
     ess = pd.concat([t["ess_bulk"] for t in tables if len(t)])
     return f"{divergent}; max R-hat {rhat.max():.3f}; min bulk ESS {ess.min():.0f}"
+
+
+def response_note(model) -> list[tuple[str, str]]:
+    """A header line saying what is modelled, for coded responses; else nothing."""
+    levels, name = model.design.response_levels, model.formula.response
+    if levels is None:
+        return []
+    if model.family.response == "binary":
+        return [("Response", f"P({name} = {levels[1]!r}) against {levels[0]!r}")]
+    return [("Response", f"{name}: ordered categories {' < '.join(levels)}")]

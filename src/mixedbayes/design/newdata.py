@@ -1,0 +1,173 @@
+"""Re-encode new data with a fitted design's encoding, for prediction.
+
+The fixed part and the random-effect covariates go through the formulaic specs saved at
+fit time (same contrasts, same levels, same ``center``/``scale`` constants). formulaic maps
+an unseen category to the reference level with only a warning; here that is an error naming
+the predictor and the level. Grouping-factor levels map to the training levels; unseen
+ones get index -1 and are listed, and the caller decides what they mean.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import formulaic
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .blocks import Design
+from .columns import level_labels
+from .make import evaluate
+
+_UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
+
+
+@dataclass(frozen=True, eq=False)
+class NewBlock:
+    """A grouping factor in new data: training level index per row (-1 if unseen)."""
+
+    group: str
+    index: np.ndarray
+    Z: np.ndarray
+    unseen: tuple[str, ...]  # level names not in the training data, in order of appearance
+    unseen_index: np.ndarray  # per row: position in ``unseen``, or -1 for a seen level
+
+
+@dataclass(frozen=True, eq=False)
+class NewDesign:
+    X: np.ndarray
+    offset: np.ndarray | None
+    trials: np.ndarray | None
+    blocks: tuple[NewBlock, ...]
+
+    @property
+    def n_obs(self) -> int:
+        return self.X.shape[0]
+
+
+def training_rows(design: Design, include_random: bool = True) -> NewDesign:
+    """The training data itself as a NewDesign (every level seen)."""
+    blocks = ()
+    if include_random:
+        blocks = tuple(
+            NewBlock(b.group, b.index.astype(np.int64), b.Z, (), np.full(len(b.index), -1))
+            for b in design.blocks
+        )
+    return NewDesign(X=design.X, offset=design.offset, trials=design.trials, blocks=blocks)
+
+
+def encode_newdata(
+    design: Design,
+    data: pd.DataFrame,
+    context: Mapping | None = None,
+    *,
+    include_random: bool = True,
+    need_trials: bool = False,
+) -> NewDesign:
+    """The arrays of ``design`` for the rows of ``data``.
+
+    Raises
+    ------
+    DataError
+        If ``data`` is not a DataFrame, lacks a needed column, has missing values in one,
+        or has a category of a fixed-effect predictor not seen in the training data.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"newdata must be a pandas DataFrame, got {type(data).__name__}")
+    context = dict(context or {})
+    formula = design.formula
+    expressions = [formula.fixed, *formula.offsets]
+    if include_random:
+        expressions += [part.expr for term in formula.groups for part in term.parts]
+    if need_trials:
+        expressions += [e for e in (formula.trials, formula.failures, formula.response) if e]
+    factors = [f for term in formula.groups for f in term.factors] if include_random else []
+    _check_columns(data, expressions, factors, context)
+
+    X = _encode(design.fixed_spec, data, "fixed-effect predictor")
+    offset = None
+    if formula.offsets:
+        offset = sum(evaluate(expr, data, context, "offset") for expr in formula.offsets)
+    trials = _trials(design, data, context) if need_trials else None
+    blocks = ()
+    if include_random:
+        blocks = tuple(_new_block(block, data) for block in design.blocks)
+    return NewDesign(X=X, offset=offset, trials=trials, blocks=blocks)
+
+
+def _check_columns(data, expressions, factors, context) -> None:
+    names = [
+        str(name)
+        for expr in expressions
+        for name in sorted(map(str, formulaic.Formula(expr).required_variables))
+        if not (name not in data.columns and name in context)
+    ]
+    for name in dict.fromkeys([*names, *factors]):
+        if name not in data.columns:
+            raise DataError(f"newdata has no column {name!r}, which the model needs")
+        missing = int(data[name].isna().sum())
+        if missing:
+            raise DataError(f"newdata column {name!r} has {missing} missing values")
+
+
+def _encode(spec, data: pd.DataFrame, what: str) -> np.ndarray:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        matrix = spec.get_model_matrix(data, na_action="ignore")
+    for warning in caught:
+        match = _UNSEEN.search(str(warning.message))
+        if match:
+            raise DataError(
+                f"newdata has levels {match.group(1)} of a {what} "
+                f"({_categorical_columns(spec, data, match.group(1))}) that the model was not "
+                "fitted with; a fixed effect cannot be predicted for an unseen category"
+            )
+    return np.asarray(matrix, dtype=float)
+
+
+def _categorical_columns(spec, data: pd.DataFrame, shown: str) -> str:
+    """Name the categorical factors of ``spec`` whose new values include unseen levels."""
+    names = []
+    for factor, (kind, state) in spec.encoder_state.items():
+        if str(getattr(kind, "value", kind)) != "categorical":
+            continue
+        known = {str(c) for c in state.get("categories", ())}
+        for column in formulaic.Formula(factor).required_variables:
+            if column in data and not set(data[column].astype(str)) <= known:
+                names.append(repr(str(column)))
+    return ", ".join(names) or shown
+
+
+def _trials(design: Design, data: pd.DataFrame, context) -> np.ndarray | None:
+    formula = design.formula
+    if formula.trials is not None:
+        return evaluate(formula.trials, data, context, "trials")
+    if formula.failures is not None:
+        successes = evaluate(formula.response, data, context, "successes")
+        return successes + evaluate(formula.failures, data, context, "failures")
+    return None
+
+
+def _new_block(block, data: pd.DataFrame) -> NewBlock:
+    labels = _row_labels(data, block.factors)
+    position = {level: i for i, level in enumerate(block.levels)}
+    index = np.array([position.get(label, -1) for label in labels], dtype=np.int64)
+    unseen = tuple(dict.fromkeys(label for label, i in zip(labels, index, strict=True) if i < 0))
+    where = {level: i for i, level in enumerate(unseen)}
+    unseen_index = np.array([where.get(label, -1) for label in labels], dtype=np.int64)
+    what = f"random-effect covariate of {block.group!r}"
+    Z = np.concatenate([_encode(spec, data, what) for spec in block.part_specs], axis=1)
+    return NewBlock(block.group, index, Z, unseen, unseen_index)
+
+
+def _row_labels(data: pd.DataFrame, factors: tuple[str, ...]) -> list[str]:
+    """Each row's level name, spelled as in training (``"a:b"`` for interactions)."""
+    per_factor = []
+    for factor in factors:
+        codes, names = level_labels(data[factor])
+        per_factor.append([names[c] for c in codes])
+    return [":".join(parts) for parts in zip(*per_factor, strict=True)]

@@ -1,0 +1,182 @@
+"""Posterior predictions: the linear predictor per posterior draw, summarized by row.
+
+For each kept draw s, ``eta[s, i] = X_i beta_s + offset_i + sum_g Z_gi r_g[s, level_gi]``.
+A level of a grouping factor not seen in fitting gets, per draw, an effect drawn from the
+fitted population N(0, S R S) (``new_groups="sample"``), zero (``"population"``), or an
+error (``"error"``). Rows are processed in chunks so memory stays bounded for large new
+data; ``max_draws`` thins the posterior evenly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..design.newdata import NewDesign, encode_newdata, training_rows
+from ..errors import DataError
+from .stats import check_prob
+
+KINDS = ("mean", "link", "response")
+NEW_GROUPS = ("sample", "population", "error")
+_CHUNK_VALUES = 20_000_000  # draws x rows per chunk (160 MB of float64)
+
+
+def predict(
+    fit,
+    newdata: pd.DataFrame | None = None,
+    *,
+    include_random: bool = True,
+    new_groups: str = "sample",
+    kind: str = "mean",
+    prob: float = 0.95,
+    draws: bool = False,
+    max_draws: int | None = None,
+    random_seed: int | None = None,
+):
+    """See :meth:`mixedbayes.Fit.predict`."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if new_groups not in NEW_GROUPS:
+        raise ValueError(f"new_groups must be one of {NEW_GROUPS}, got {new_groups!r}")
+    prob = check_prob(prob)
+    model, family = fit.model, fit.model.family
+    need_trials = family.response == "binomial" and kind != "link"
+    if newdata is None:
+        rows, index = training_rows(model.design, include_random), None
+    else:
+        rows = encode_newdata(
+            model.design,
+            newdata,
+            getattr(model, "context", None),
+            include_random=include_random,
+            need_trials=need_trials,
+        )
+        index = newdata.index
+    _check_unseen(rows, new_groups)
+    rng = np.random.default_rng(random_seed)
+    params = _Parameters(fit, max_draws, rng, rows, new_groups)
+    ordinal = family.response == "ordinal"
+    n_draws, n = params.n_draws, rows.n_obs
+    per_row = n_draws * (len(model.design.response_levels or ()) if ordinal else 1)
+    chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
+    kept, summaries = [], []
+    for start in range(0, n, chunk):
+        rows_slice = slice(start, min(start + chunk, n))
+        eta = params.linear_predictor(rows, rows_slice)
+        trials = None if rows.trials is None else rows.trials[rows_slice]
+        if kind == "link":
+            values = eta
+        elif kind == "mean":
+            values = family.mean(eta, params.aux(ordinal), trials)
+        else:
+            values = family.draw(rng, eta, params.aux(ordinal), trials)
+        if draws:
+            kept.append(values)
+        else:
+            summaries.append(_summarize(values, prob))
+    if draws:
+        return np.concatenate(kept, axis=1)
+    table = pd.concat(summaries, ignore_index=True)
+    labels = np.arange(n) if index is None else np.asarray(index)
+    if ordinal and kind == "mean":
+        levels = list(model.design.response_levels)
+        table.index = pd.MultiIndex.from_product([labels, levels], names=["row", "category"])
+    else:
+        table.index = pd.Index(labels, name="row")
+    return table
+
+
+def _summarize(values: np.ndarray, prob: float) -> pd.DataFrame:
+    """Mean and equal-tailed interval over draws (axis 0); extra axes become rows."""
+    flat = values.reshape(values.shape[0], -1)
+    tail = (1 - prob) / 2
+    lower, upper = np.quantile(flat, [tail, 1 - tail], axis=0)
+    return pd.DataFrame({"estimate": flat.mean(axis=0), "lower": lower, "upper": upper})
+
+
+def _check_unseen(rows: NewDesign, new_groups: str) -> None:
+    if new_groups != "error":
+        return
+    for block in rows.blocks:
+        if block.unseen:
+            shown = ", ".join(map(repr, block.unseen[:5]))
+            raise DataError(
+                f"grouping factor {block.group!r} has levels not seen in fitting: {shown}"
+                f"{' ...' if len(block.unseen) > 5 else ''}; pass new_groups='sample' to draw "
+                "their effects from the fitted population, or 'population' to set them to zero"
+            )
+
+
+class _Parameters:
+    """Posterior draws flattened over chains (and thinned), as NumPy arrays."""
+
+    def __init__(self, fit, max_draws, rng, rows: NewDesign, new_groups: str):
+        posterior = fit.posterior.stack(sample=("chain", "draw"))
+        total = posterior.sizes["sample"]
+        keep = np.arange(total)
+        if max_draws is not None and max_draws < total:
+            keep = np.unique(np.linspace(0, total - 1, int(max_draws)).round().astype(int))
+        self.n_draws = len(keep)
+        self._posterior, self._keep = posterior, keep
+        design = fit.model.design
+        self.beta = self._fixed(design)  # (S, p) in design.fixed_terms order
+        self.effects = {
+            block.group: self._random(block, design, rng, new_groups) for block in rows.blocks
+        }
+
+    def values(self, name: str) -> np.ndarray:
+        """Draws of a variable with the sample axis first."""
+        array = self._posterior[name]
+        return np.moveaxis(array.values, array.dims.index("sample"), 0)[self._keep]
+
+    def _fixed(self, design) -> np.ndarray:
+        beta = np.zeros((self.n_draws, len(design.fixed_terms)))
+        slopes = self.values("b") if "b" in self._posterior else None
+        ordinal = "threshold" in self._posterior.dims
+        for j, term in enumerate(design.fixed_terms):
+            if term == "Intercept":
+                beta[:, j] = 0.0 if ordinal else self.values("Intercept")
+            else:
+                position = list(self._posterior["fixed_term"].values).index(term)
+                beta[:, j] = slopes[:, position]
+        return beta
+
+    def _random(self, block, design, rng, new_groups: str) -> np.ndarray:
+        """(S, levels + unseen, k) effects; unseen levels after the fitted ones."""
+        r = self.values(f"r_{block.group}")  # (S, L, k)
+        n_new = len(block.unseen)
+        if n_new == 0:
+            return r
+        if new_groups == "population":
+            return np.concatenate([r, np.zeros((r.shape[0], n_new, r.shape[2]))], axis=1)
+        sd = self.values(f"sd_{block.group}")  # (S, k)
+        k = sd.shape[1]
+        cor_name = f"cor_{block.group}"
+        cor = self.values(cor_name) if cor_name in self._posterior else np.eye(k)[None]
+        covariance = sd[:, :, None] * cor * sd[:, None, :]
+        chol = np.linalg.cholesky(covariance + 1e-12 * np.eye(k))
+        z = rng.standard_normal((r.shape[0], n_new, k))
+        new = np.einsum("snk,sjk->snj", z, chol)  # rows ~ N(0, covariance)
+        return np.concatenate([r, new], axis=1)
+
+    def linear_predictor(self, rows: NewDesign, part: slice) -> np.ndarray:
+        eta = self.beta @ rows.X[part].T  # (S, m)
+        if rows.offset is not None:
+            eta = eta + rows.offset[part]
+        for block in rows.blocks:
+            effects = self.effects[block.group]
+            n_fitted = effects.shape[1] - len(block.unseen)
+            unseen = block.unseen_index[part]
+            index = np.where(unseen >= 0, n_fitted + unseen, block.index[part])
+            eta = eta + np.einsum("smk,mk->sm", effects[:, index, :], block.Z[part])
+        return eta
+
+    def aux(self, ordinal: bool) -> dict:
+        """Family parameters shaped to broadcast against eta (S, m)."""
+        out = {}
+        for name in ("sigma", "nu", "shape", "phi"):
+            if name in self._posterior:
+                out[name] = self.values(name)[:, None]
+        if ordinal:
+            out["thresholds"] = self.values("Intercept")[:, None, :]
+        return out
