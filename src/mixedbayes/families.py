@@ -113,7 +113,8 @@ class Family:
         if name == "bernoulli":
             return (rng.random(np.shape(mu)) < mu).astype(float)
         if name == "binomial":
-            return rng.binomial(trials, self.inverse_link(eta)).astype(float)
+            n = np.asarray(trials).round().astype(np.int64)
+            return rng.binomial(n, self.inverse_link(eta)).astype(float)
         if name == "poisson":
             return rng.poisson(mu).astype(float)
         if name == "negative_binomial":

@@ -124,3 +124,37 @@ def test_formula_must_be_a_string():
 
 def test_formula_errors_are_value_errors():
     assert issubclass(FormulaError, ValueError)
+
+
+def test_binomial_response_forms():
+    brms = parse_formula("y | trials(n) ~ x + (1 | g)")
+    assert (brms.response, brms.trials, brms.failures) == ("y", "n", None)
+    lme4 = parse_formula("cbind(inc, size - inc) ~ period + (1 | herd)")
+    assert (lme4.response, lme4.trials, lme4.failures) == ("inc", None, "size - inc")
+    assert lme4.response_expressions == ("inc", "size - inc")
+    nested = parse_formula("cbind(f(a, b), c) ~ 1")
+    assert (nested.response, nested.failures) == ("f(a, b)", "c")
+
+
+def test_offsets_leave_the_fixed_part():
+    formula = parse_formula("y ~ x + offset(np.log(e)) + (1 | g) + offset(t)")
+    assert formula.fixed == "x"
+    assert formula.offsets == ("np.log(e)", "t")
+    assert parse_formula("y ~ offset(e)").fixed == "1"
+    assert parse_formula("y ~ offset(e) - 1").fixed == "1 - 1"
+    assert parse_formula("y ~ offset(a) : b").offsets == ()  # not a bare offset term
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("y | weights(w) ~ x", r"only trials\(n\)"),
+        ("y | ~ x", r"only trials\(n\)"),
+        ("cbind(a) ~ x", "cbind takes two arguments"),
+        ("cbind(a, b, c) ~ x", "cbind takes two arguments"),
+        ("y ~ x - offset(e)", r"must be \+ offset\(expr\)"),
+    ],
+)
+def test_response_and_offset_errors(text, message):
+    with pytest.raises(FormulaError, match=message):
+        parse_formula(text)
