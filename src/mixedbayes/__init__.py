@@ -17,6 +17,36 @@ from .errors import (
 from .model import Model
 from .priors import Prior
 from .results import Fit
+from .results.checks import compare_fits
+from .results.io import load_fit
+
+
+def compare(fits: dict, ic: str = "loo"):
+    """Rank fits of the same data by expected predictive accuracy, best first.
+
+    Parameters
+    ----------
+    fits : dict
+        ``{"name": fit, ...}``, at least two fits of the same rows.
+    ic : {"loo", "waic"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        ArviZ's comparison table (``rank, elpd_loo, p_loo, elpd_diff, weight, se, dse,
+        warning, scale``), indexed by name.
+    """
+    return compare_fits(fits, ic)
+
+
+def load(path, context: dict | None = None) -> Fit:
+    """Read a fit written by ``Fit.save(path)``; it can summarize and predict.
+
+    ``context`` supplies functions the formula used from your namespace (default: the
+    caller's namespace).
+    """
+    return load_fit(path, context)
+
 
 __version__ = "0.1.0"
 
@@ -31,4 +61,6 @@ __all__ = [
     "PriorError",
     "SamplingError",
     "__version__",
+    "compare",
+    "load",
 ]

@@ -19,6 +19,7 @@ Parametrizations (brms's, so that estimates compare):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -116,10 +117,10 @@ class Family:
             n = np.asarray(trials).round().astype(np.int64)
             return rng.binomial(n, self.inverse_link(eta)).astype(float)
         if name == "poisson":
-            return rng.poisson(mu).astype(float)
+            return _poisson(rng, mu)
         if name == "negative_binomial":
             shape = aux["shape"]  # gamma-Poisson mixture
-            return rng.poisson(rng.gamma(shape, mu / shape)).astype(float)
+            return _poisson(rng, rng.gamma(shape, mu / shape))
         if name == "gamma":
             return rng.gamma(aux["shape"], mu / aux["shape"])
         if name == "beta":
@@ -164,6 +165,25 @@ class Family:
         shape = below.shape[:-1] + (1,)
         cumulative = np.concatenate([np.zeros(shape), below, np.ones(shape)], axis=-1)
         return np.diff(cumulative, axis=-1)
+
+
+_MAX_RATE = 1e15  # NumPy cannot draw Poisson counts near 1e19; R's rpois gives NA there
+
+
+def _poisson(rng: np.random.Generator, rate) -> np.ndarray:
+    """Poisson draws, NaN (with a warning) where the rate is too large to simulate."""
+    rate = np.asarray(rate, dtype=float)
+    bad = ~(rate <= _MAX_RATE)
+    draws = rng.poisson(np.where(bad, 0.0, rate)).astype(float)
+    if bad.any():
+        warnings.warn(
+            f"{int(bad.sum())} of {bad.size} simulated counts are NaN: their mean exceeds "
+            f"{_MAX_RATE:g} (typical of wide priors under a log link)",
+            UserWarning,
+            stacklevel=4,
+        )
+        draws[bad] = np.nan
+    return draws
 
 
 def _log_bernoulli(y, eta, family: Family):

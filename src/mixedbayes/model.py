@@ -5,16 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 
+import arviz as az
+import numpy as np
 import pandas as pd
 import pymc as pm
+import xarray as xr
 
-from .build import build_model
+from .build import build_model, response_name
 from .design import Design, make_design
 from .families import Family, get_family
 from .formula import parse_formula
 from .priors import PriorSet, make_priors
 from .results import Fit
-from .sampling import sample
+from .sampling import check_count, sample
 
 
 class Model:
@@ -44,9 +47,14 @@ class Model:
         bernoulli, binomial and beta, ``"probit"`` for cumulative, ``"inverse"`` for gamma.
     dropna : bool, default True
         Drop rows with missing values in used columns (with a warning); False raises.
+    context : dict, optional
+        Names (functions, constants) formula expressions may use besides the columns;
+        default: the caller's namespace.
 
     Attributes
     ----------
+    data : DataFrame
+        The data as passed.
     formula : Formula
     design : Design
     priors : PriorSet
@@ -68,10 +76,15 @@ class Model:
         *,
         link: str | None = None,
         dropna: bool = True,
+        context: Mapping | None = None,
     ):
-        caller = sys._getframe(1)
-        context = {**caller.f_globals, **caller.f_locals}
-        self.context = context  # names that formula expressions may use, for new data
+        if context is None:
+            caller = sys._getframe(1)
+            context = {**caller.f_globals, **caller.f_locals}
+        self.context = dict(context)  # names that formula expressions may use, for new data
+        self.data = data
+        self.user_priors = dict(priors or {})
+        self.dropna = dropna
         self.formula = parse_formula(formula)
         self.family = get_family(family, link)
         self.design: Design = make_design(
@@ -86,6 +99,35 @@ class Model:
         if self._pymc_model is None:
             self._pymc_model = build_model(self.design, self.priors, self.family)
         return self._pymc_model
+
+    def prior_predictive(self, draws: int = 500, random_seed: int | None = None):
+        """Draws from the priors and the data they imply (a prior predictive check).
+
+        Returns
+        -------
+        arviz.InferenceData
+            Groups ``prior`` (every parameter), ``prior_predictive`` (the response, drawn
+            as ``Fit.predict(kind="response")`` draws it) and ``observed_data``.
+        """
+        draws = check_count("draws", draws, 1)
+        model = self.pymc_model
+        names = [v.name for v in model.free_RVs + model.deterministics]
+        with model:
+            prior = pm.sample_prior_predictive(
+                draws=draws, random_seed=random_seed, var_names=names
+            ).prior
+        if "threshold" in prior.dims:  # the ordered prior is that of sorted i.i.d. draws
+            for name in ("Intercept", "Intercept_centered"):
+                axis = prior[name].dims.index("threshold")
+                prior[name].values = np.sort(prior[name].values, axis=axis)
+        simulated = Fit(self, az.InferenceData(posterior=prior)).predict(
+            kind="response", draws=True, random_seed=random_seed
+        )
+        name = response_name(self.design)
+        values = simulated.reshape(prior.sizes["chain"], prior.sizes["draw"], -1)
+        predictive = xr.Dataset({name: (("chain", "draw", "obs"), values)}, coords=prior.coords)
+        observed = xr.Dataset({name: (("obs",), self.design.y)})
+        return az.InferenceData(prior=prior, prior_predictive=predictive, observed_data=observed)
 
     def fit(
         self,

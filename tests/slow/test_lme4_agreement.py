@@ -7,6 +7,7 @@ lme4, and lme4's standard deviations and correlations inside the 95% posterior i
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import mixedbayes as mb
@@ -136,3 +137,29 @@ def test_sampler_converged(case):
     for table in tables:
         assert (table["rhat"] < 1.05).all(), (name, table)
     assert int(fit.idata.sample_stats["diverging"].sum()) <= 5, name
+
+
+def test_random_effects_match_lme4_conditional_modes(case):
+    """Posterior means of the random effects track lme4's conditional modes level by level.
+
+    Criteria: correlation above 0.97 across levels, and the median absolute difference
+    below half the median conditional sd that lme4 reports for those levels.
+    """
+    name, fit, ref = case
+    ranef = fit.ranef().set_index(["group_var", "term", "group"])["value"]
+    group_map = ref.get("group_map", {})
+    ours_terms = {lme4_term(t): t for t in ranef.index.get_level_values("term").unique()}
+    checked = 0
+    for lme4_group, terms in ref["ranef"].items():
+        group = group_map.get(lme4_group, lme4_group)
+        order = [lme4_group.split(":").index(f) for f in group.split(":")]
+        for term, values in terms.items():
+            levels = [":".join(np.array(lv.split(":"))[order]) for lv in values["level"]]
+            ours = ranef.loc[group, ours_terms[term]].reindex(levels).to_numpy()
+            assert not np.isnan(ours).any(), (name, group, term)
+            lme4 = np.asarray(values["value"])
+            assert np.corrcoef(ours, lme4)[0, 1] > 0.97, (name, group, term)
+            difference = np.median(np.abs(ours - lme4))
+            assert difference < 0.5 * np.median(values["sd"]), (name, group, term, difference)
+            checked += 1
+    assert checked == len(ranef.index.droplevel("group").unique()), name

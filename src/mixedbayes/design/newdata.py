@@ -88,14 +88,14 @@ def encode_newdata(
     factors = [f for term in formula.groups for f in term.factors] if include_random else []
     _check_columns(data, expressions, factors, context)
 
-    X = _encode(design.fixed_spec, data, "fixed-effect predictor")
+    X = _encode(design.fixed_spec, data, context, "fixed-effect predictor")
     offset = None
     if formula.offsets:
         offset = sum(evaluate(expr, data, context, "offset") for expr in formula.offsets)
     trials = _trials(design, data, context) if need_trials else None
     blocks = ()
     if include_random:
-        blocks = tuple(_new_block(block, data) for block in design.blocks)
+        blocks = tuple(_new_block(block, data, context) for block in design.blocks)
     return NewDesign(X=X, offset=offset, trials=trials, blocks=blocks)
 
 
@@ -114,10 +114,10 @@ def _check_columns(data, expressions, factors, context) -> None:
             raise DataError(f"newdata column {name!r} has {missing} missing values")
 
 
-def _encode(spec, data: pd.DataFrame, what: str) -> np.ndarray:
+def _encode(spec, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matrix = spec.get_model_matrix(data, na_action="ignore")
+        matrix = spec.get_model_matrix(data, context=context, na_action="ignore")
     for warning in caught:
         match = _UNSEEN.search(str(warning.message))
         if match:
@@ -152,7 +152,7 @@ def _trials(design: Design, data: pd.DataFrame, context) -> np.ndarray | None:
     return None
 
 
-def _new_block(block, data: pd.DataFrame) -> NewBlock:
+def _new_block(block, data: pd.DataFrame, context: Mapping) -> NewBlock:
     labels = _row_labels(data, block.factors)
     position = {level: i for i, level in enumerate(block.levels)}
     index = np.array([position.get(label, -1) for label in labels], dtype=np.int64)
@@ -160,7 +160,7 @@ def _new_block(block, data: pd.DataFrame) -> NewBlock:
     where = {level: i for i, level in enumerate(unseen)}
     unseen_index = np.array([where.get(label, -1) for label in labels], dtype=np.int64)
     what = f"random-effect covariate of {block.group!r}"
-    Z = np.concatenate([_encode(spec, data, what) for spec in block.part_specs], axis=1)
+    Z = np.concatenate([_encode(spec, data, context, what) for spec in block.part_specs], axis=1)
     return NewBlock(block.group, index, Z, unseen, unseen_index)
 
 

@@ -5,6 +5,15 @@ from __future__ import annotations
 import arviz as az
 import pandas as pd
 
+from .checks import (
+    icc_table,
+    posterior_predictive,
+    prior_posterior_table,
+    r2_table,
+    with_log_likelihood,
+)
+from .effects import effects_table
+from .io import save_fit
 from .predict import predict
 from .report import Summary
 from .stats import check_prob
@@ -59,6 +68,63 @@ class Fit:
     def cor(self, prob: float = 0.95) -> pd.DataFrame:
         """Random-effect correlations: ``group, term1, term2, estimate, lower, upper, ...``."""
         return cor_table(self.posterior, self.model.design, prob)
+
+    def ranef(self, prob: float = 0.95) -> pd.DataFrame:
+        """Random effects: ``group_var, term, group, value, se, lower, upper``.
+
+        One row per (grouping factor, term, level): the posterior mean of the level's
+        deviation from the fixed effect, its posterior sd and equal-tailed interval.
+        """
+        return effects_table(self.posterior, self.model.design, prob, fixed=False)
+
+    def coef(self, prob: float = 0.95) -> pd.DataFrame:
+        """Group-specific coefficients (fixed + random, draw by draw), as :meth:`ranef`.
+
+        A random term without a fixed counterpart, and an ordinal model's intercept,
+        contributes its random part only.
+        """
+        return effects_table(self.posterior, self.model.design, prob, fixed=True)
+
+    def icc(self, prob: float = 0.95) -> pd.DataFrame:
+        """Intraclass correlation per grouping factor: ``group, estimate, lower, upper``.
+
+        The random-intercept variance of the factor over the sum of all random-intercept
+        variances and the residual variance (sigma^2 for Gaussian models; pi^2/3, 1 and
+        pi^2/6 on the latent scale of logit, probit and cloglog links). Random slopes are
+        left out, as in lme4-based tools: with slopes the share depends on the covariate.
+        """
+        return icc_table(self, prob)
+
+    def r2(self, prob: float = 0.95) -> pd.DataFrame:
+        """Bayesian R² (Gelman et al. 2019): rows ``marginal`` (fixed effects only) and
+        ``conditional`` (with random effects); columns ``estimate, lower, upper``.
+
+        Per draw, ``var(fit) / (var(fit) + var(y - fit))`` over the rows, with ``fit`` the
+        expected response (brms's ``bayes_R2``).
+        """
+        return r2_table(self, prob)
+
+    def loo(self, pointwise: bool = False):
+        """PSIS-LOO (arviz ELPDData); the log-likelihood is computed on first use."""
+        return az.loo(with_log_likelihood(self), pointwise=pointwise)
+
+    def waic(self, pointwise: bool = False):
+        """WAIC (arviz ELPDData)."""
+        return az.waic(with_log_likelihood(self), pointwise=pointwise)
+
+    def ppc(self, random_seed: int | None = None) -> az.InferenceData:
+        """The InferenceData with a ``posterior_predictive`` group: one replicated data
+        set per posterior draw (see ``plot_ppc``)."""
+        return posterior_predictive(self, random_seed)
+
+    def prior_vs_posterior(self, draws: int = 1000, random_seed: int | None = None):
+        """Prior and posterior mean and sd of every parameter, and their ``contraction``
+        (1 - posterior variance / prior variance); see also ``plot_prior_posterior``."""
+        return prior_posterior_table(self, draws, random_seed)
+
+    def save(self, path) -> None:
+        """Write the fit to a netCDF file that :func:`mixedbayes.load` reads back."""
+        save_fit(self, path)
 
     def predict(
         self,

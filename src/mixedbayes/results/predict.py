@@ -86,6 +86,24 @@ def predict(
     return table
 
 
+def log_likelihood(fit) -> np.ndarray:
+    """Pointwise log-likelihood of the fitted rows: (chains, draws, rows), for LOO/WAIC."""
+    model, family = fit.model, fit.model.family
+    rows = training_rows(model.design)
+    params = _Parameters(fit, None, np.random.default_rng(0), rows, "population")
+    ordinal = family.response == "ordinal"
+    per_row = params.n_draws * (len(model.design.response_levels or ()) if ordinal else 1)
+    chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
+    parts = []
+    for start in range(0, rows.n_obs, chunk):
+        part = slice(start, min(start + chunk, rows.n_obs))
+        eta = params.linear_predictor(rows, part)
+        trials = None if rows.trials is None else rows.trials[part]
+        parts.append(family.logpdf(model.design.y[part], eta, params.aux(ordinal), trials))
+    sizes = fit.posterior.sizes
+    return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows.n_obs)
+
+
 def _summarize(values: np.ndarray, prob: float) -> pd.DataFrame:
     """Mean and equal-tailed interval over draws (axis 0); extra axes become rows."""
     flat = values.reshape(values.shape[0], -1)
