@@ -5,6 +5,7 @@ from __future__ import annotations
 import arviz as az
 import pandas as pd
 
+from . import plots
 from .checks import (
     icc_table,
     posterior_predictive,
@@ -121,6 +122,27 @@ class Fit:
         """Prior and posterior mean and sd of every parameter, and their ``contraction``
         (1 - posterior variance / prior variance); see also ``plot_prior_posterior``."""
         return prior_posterior_table(self, draws, random_seed)
+
+    def plot_ranef(self, group=None, term=None, prob=0.95, sort=True, max_levels=None):
+        """Caterpillar plot of :meth:`ranef`: levels with intervals, those excluding zero
+        highlighted; one panel per (factor, term). Returns a matplotlib Figure."""
+        return plots.plot_ranef(self, group, term, prob, sort, max_levels)
+
+    def plot_effects(self, x, by=None, data=None, n_points=50, prob=0.95, **kwargs):
+        """Conditional effect of numeric predictor ``x`` with its band, other predictors
+        at their mean or most common value; ``groups=[...]`` or ``by=`` draws one line per
+        group or level; ``include_random=True`` adds a new group's variation. Figure."""
+        return plots.plot_effects(self, x, by, data, n_points, prob, **kwargs)
+
+    def plot_trajectories(self, x=None, group=None, data=None, n_groups=12, random_seed=None):
+        """Spaghetti plot for longitudinal data: observed points and fitted line with band
+        for a sample of ``n_groups`` levels of ``group``. Returns a matplotlib Figure."""
+        return plots.plot_trajectories(self, x, group, data, n_groups, random_seed)
+
+    def plot_ppc(self, kind="density", n_draws=50, random_seed=None):
+        """Observed response against ``n_draws`` posterior predictive replicates
+        (densities, or counts per value for discrete families). Figure."""
+        return plots.plot_ppc(self, kind, n_draws, random_seed)
 
     def save(self, path) -> None:
         """Write the fit to a netCDF file that :func:`mixedbayes.load` reads back."""
