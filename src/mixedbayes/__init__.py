@@ -18,6 +18,7 @@ from .model import Model
 from .priors import Prior
 from .results import Fit
 from .results.checks import compare_fits
+from .results.diagnostics import ConvergenceWarning
 from .results.io import load_fit
 
 
@@ -51,6 +52,7 @@ def load(path, context: dict | None = None) -> Fit:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "DataError",
     "FamilyError",
     "Fit",

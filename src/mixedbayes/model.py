@@ -17,6 +17,7 @@ from .families import Family, get_family
 from .formula import parse_formula
 from .priors import PriorSet, make_priors
 from .results import Fit
+from .results.diagnostics import warn_if_unreliable
 from .sampling import check_count, sample
 
 
@@ -159,6 +160,12 @@ class Model:
         Returns
         -------
         Fit
+
+        Warns
+        -----
+        ConvergenceWarning
+            For each failed check of ``Fit.diagnostics()`` (divergences, R-hat, ESS, tree
+            depth, E-BFMI), saying what to try.
         """
         idata = sample(
             self.pymc_model,
@@ -171,7 +178,9 @@ class Model:
             target_accept=target_accept,
             cores=cores,
         )
-        return Fit(self, idata)
+        fit = Fit(self, idata)
+        warn_if_unreliable(fit)
+        return fit
 
     def __repr__(self) -> str:
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in self.design.blocks)

@@ -13,6 +13,7 @@ from .checks import (
     r2_table,
     with_log_likelihood,
 )
+from .diagnostics import diagnostics_table
 from .effects import effects_table
 from .io import save_fit
 from .predict import predict
@@ -210,6 +211,16 @@ class Fit:
             max_draws=max_draws,
             random_seed=random_seed,
         )
+
+    def diagnostics(self) -> pd.DataFrame:
+        """Convergence checks: ``check, value, threshold, ok, where, advice``.
+
+        Divergent transitions (none), max R-hat of the reported parameters (<= 1.01), min
+        bulk and tail ESS (>= 100 per chain), draws at the maximum tree depth (none) and
+        min E-BFMI per chain (>= 0.3). ``Model.fit`` warns (``mb.ConvergenceWarning``)
+        for each failed check.
+        """
+        return diagnostics_table(self)
 
     def summary(self, prob: float = 0.95) -> Summary:
         """A printable report: model, data, groups, estimates, priors and diagnostics."""
