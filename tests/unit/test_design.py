@@ -177,3 +177,17 @@ def test_context_functions_are_not_columns(data):
         warnings.simplefilter("error")
         design = make_design("y ~ double(x) + (1 | g)", data, context={"double": double})
     np.testing.assert_allclose(design.X[:, 1], 2 * data["x"])
+
+
+def test_warns_when_random_effects_outnumber_the_data():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"y": rng.normal(size=12), "x": rng.normal(size=12)})
+    data["g"] = np.arange(12)
+    with pytest.warns(UserWarning, match="'g' has as many levels as rows"):
+        make_design("y ~ x + (1 | g)", data)
+    data["g"] = np.repeat(np.arange(6), 2)
+    with pytest.warns(UserWarning, match=r"18 random effects \(6 x 3 \(g\)\) for 12"):
+        make_design("y ~ x + (1 + x + I(x**2) | g)", data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_design("y ~ x + (1 | g)", data)  # 6 effects for 12 rows: no warning

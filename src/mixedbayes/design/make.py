@@ -59,6 +59,7 @@ def make_design(
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
     _check_rank(X, fixed_terms)
     blocks = tuple(_block(term, clean, context) for term in formula.groups)
+    _check_support(blocks, len(clean))
     return Design(
         formula=formula,
         y=response.y,
@@ -119,6 +120,29 @@ def _check_rank(X: np.ndarray, names: tuple[str, ...]) -> None:
             f"the fixed-effects matrix is rank deficient ({rank} of {X.shape[1]} columns "
             f"independent; columns {list(names)}); those coefficients are identified only "
             "by their priors",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
+    """Warn where random effects outnumber what the data can inform (lme4 errors here)."""
+    for block in blocks:
+        if block.n_levels == n and n > 1 and "Intercept" in block.coefs:
+            warnings.warn(
+                f"grouping factor {block.group!r} has as many levels as rows ({n}): its "
+                "random intercept cannot be told apart from the residual (for Gaussian "
+                "models their split comes from the priors)",
+                UserWarning,
+                stacklevel=4,
+            )
+    total = sum(block.n_levels * len(block.coefs) for block in blocks)
+    if blocks and total >= n:
+        detail = " + ".join(f"{b.n_levels} x {len(b.coefs)} ({b.group})" for b in blocks)
+        warnings.warn(
+            f"the model has {total} random effects ({detail}) for {n} observations; the "
+            "variance components are identified mostly by their priors; consider fewer "
+            "random slopes",
             UserWarning,
             stacklevel=4,
         )
