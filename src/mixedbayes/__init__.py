@@ -6,6 +6,8 @@
 >>> print(fit.summary())
 """
 
+import sys
+
 from .errors import (
     DataError,
     FamilyError,
@@ -46,6 +48,9 @@ def load(path, context: dict | None = None) -> Fit:
     ``context`` supplies functions the formula used from your namespace (default: the
     caller's namespace).
     """
+    if context is None:
+        caller = sys._getframe(1)
+        context = {**caller.f_globals, **caller.f_locals}
     return load_fit(path, context)
 
 

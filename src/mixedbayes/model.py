@@ -85,7 +85,6 @@ class Model:
         self.context = dict(context)  # names that formula expressions may use, for new data
         self.data = data
         self.user_priors = dict(priors or {})
-        self.dropna = dropna
         self.formula = parse_formula(formula)
         self.family = get_family(family, link)
         self.design: Design = make_design(

@@ -70,12 +70,13 @@ def level_labels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.cat.remove_unused_categories()
-        return values.cat.codes.to_numpy(np.int64), [_label(v) for v in values.cat.categories]
+        return values.cat.codes.to_numpy(np.int64), [label(v) for v in values.cat.categories]
     codes, uniques = pd.factorize(values, sort=True)
-    return codes.astype(np.int64), [_label(v) for v in uniques]
+    return codes.astype(np.int64), [label(v) for v in uniques]
 
 
-def _label(value) -> str:
+def label(value) -> str:
+    """A level's name: whole-number floats such as ``1.0`` become ``"1"``."""
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)

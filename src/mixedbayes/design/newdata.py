@@ -21,7 +21,7 @@ import pandas as pd
 from ..errors import DataError
 from .blocks import Design
 from .columns import level_labels
-from .make import evaluate
+from .make import evaluate, offset
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
 
@@ -89,14 +89,11 @@ def encode_newdata(
     _check_columns(data, expressions, factors, context)
 
     X = _encode(design.fixed_spec, data, context, "fixed-effect predictor")
-    offset = None
-    if formula.offsets:
-        offset = sum(evaluate(expr, data, context, "offset") for expr in formula.offsets)
     trials = _trials(design, data, context) if need_trials else None
     blocks = ()
     if include_random:
         blocks = tuple(_new_block(block, data, context) for block in design.blocks)
-    return NewDesign(X=X, offset=offset, trials=trials, blocks=blocks)
+    return NewDesign(X=X, offset=offset(formula, data, context), trials=trials, blocks=blocks)
 
 
 def _check_columns(data, expressions, factors, context) -> None:

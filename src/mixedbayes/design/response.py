@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import DataError
 from ..families import Family
 from ..formula import Formula
+from .columns import label
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,7 +205,7 @@ def _ordinal(name: str, raw: pd.Series) -> Response:
         codes = pd.Categorical(raw.astype(str), categories=levels).codes
     elif pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = np.sort(raw.unique())
-        levels = [_label(v) for v in values]
+        levels = [label(v) for v in values]
         codes = np.searchsorted(values, raw.to_numpy())
     else:
         raise DataError(
@@ -225,11 +226,7 @@ def _levels(raw: pd.Series) -> list[str]:
     return sorted(raw.astype(str).unique())
 
 
-def _label(value) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
 def _show(values, limit: int = 6) -> str:
-    values = [_label(v) if isinstance(v, (int, float, np.number)) else str(v) for v in values]
+    values = [label(v) if isinstance(v, (int, float, np.number)) else str(v) for v in values]
     shown = ", ".join(values[:limit])
     return f"[{shown}{', ...' if len(values) > limit else ''}]"

@@ -26,14 +26,13 @@ import xarray as xr
 from ..build import coef_dim, response_name
 from ..errors import FamilyError
 from .predict import log_likelihood, predict
-from .stats import check_prob
+from .stats import equal_tailed
 
 _LATENT_VARIANCE = {"logit": np.pi**2 / 3, "probit": 1.0, "cloglog": np.pi**2 / 6}
 
 
 def _interval(draws: np.ndarray, prob: float) -> dict:
-    tail = (1 - check_prob(prob)) / 2
-    lower, upper = np.quantile(draws, [tail, 1 - tail])
+    lower, upper = equal_tailed(draws, prob)
     return {"estimate": float(np.mean(draws)), "lower": lower, "upper": upper}
 
 

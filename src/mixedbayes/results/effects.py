@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..build import coef_dim
-from .stats import check_prob
+from .stats import check_prob, equal_tailed
 
 COLUMNS = ["group_var", "term", "group", "value", "se", "lower", "upper"]
 
@@ -45,11 +45,10 @@ def _fixed_draws(stacked, term: str) -> np.ndarray:
 
 def effects_table(posterior, design, prob: float, fixed: bool) -> pd.DataFrame:
     """The ranef (``fixed=False``) or coef (``fixed=True``) table."""
-    prob = check_prob(prob)
-    tail = (1 - prob) / 2
+    check_prob(prob)
     frames = []
     for group, term, levels, draws in effect_draws(posterior, design, fixed):
-        lower, upper = np.quantile(draws, [tail, 1 - tail], axis=0)
+        lower, upper = equal_tailed(draws, prob)
         frames.append(
             pd.DataFrame(
                 {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -54,8 +53,8 @@ def save_fit(fit, path) -> None:
     idata.to_netcdf(str(Path(path)))
 
 
-def load_fit(path, context=None):
-    """Read a fit written by ``Fit.save``; see :func:`mixedbayes.load`."""
+def load_fit(path, context):
+    """Read a fit written by ``Fit.save``; ``context`` as in Model. See mixedbayes.load."""
     from ..model import Model  # the facade imports results; import it lazily here
     from .fit import Fit
 
@@ -68,9 +67,6 @@ def load_fit(path, context=None):
     if spec.get("format") != FORMAT:
         raise DataError(f"{path} has fit format {spec.get('format')!r}, expected {FORMAT!r}")
     data = pd.DataFrame({name: _decode_column(data_group[name]) for name in data_group})
-    if context is None:
-        caller = sys._getframe(2)
-        context = {**caller.f_globals, **caller.f_locals}
     priors = {
         _key(entry["key"]): Prior(entry["dist"], **entry["params"]) for entry in spec["priors"]
     }

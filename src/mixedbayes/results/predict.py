@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
-from .stats import check_prob
+from .stats import check_prob, equal_tailed
 
 KINDS = ("mean", "link", "response")
 NEW_GROUPS = ("sample", "population", "error")
@@ -56,12 +56,9 @@ def predict(
     rng = np.random.default_rng(random_seed)
     params = _Parameters(fit, max_draws, rng, rows, new_groups)
     ordinal = family.response == "ordinal"
-    n_draws, n = params.n_draws, rows.n_obs
-    per_row = n_draws * (len(model.design.response_levels or ()) if ordinal else 1)
-    chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
+    n = rows.n_obs
     kept, summaries = [], []
-    for start in range(0, n, chunk):
-        rows_slice = slice(start, min(start + chunk, n))
+    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal):
         eta = params.linear_predictor(rows, rows_slice)
         trials = None if rows.trials is None else rows.trials[rows_slice]
         if kind == "link":
@@ -92,11 +89,8 @@ def log_likelihood(fit) -> np.ndarray:
     rows = training_rows(model.design)
     params = _Parameters(fit, None, np.random.default_rng(0), rows, "population")
     ordinal = family.response == "ordinal"
-    per_row = params.n_draws * (len(model.design.response_levels or ()) if ordinal else 1)
-    chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
     parts = []
-    for start in range(0, rows.n_obs, chunk):
-        part = slice(start, min(start + chunk, rows.n_obs))
+    for part in _chunks(rows.n_obs, params.n_draws, model.design, ordinal):
         eta = params.linear_predictor(rows, part)
         trials = None if rows.trials is None else rows.trials[part]
         parts.append(family.logpdf(model.design.y[part], eta, params.aux(ordinal), trials))
@@ -104,11 +98,18 @@ def log_likelihood(fit) -> np.ndarray:
     return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows.n_obs)
 
 
+def _chunks(n: int, n_draws: int, design, ordinal: bool):
+    """Row slices holding at most about _CHUNK_VALUES draw x row (x category) values."""
+    per_row = n_draws * (len(design.response_levels) if ordinal else 1)
+    chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
+    for start in range(0, n, chunk):
+        yield slice(start, min(start + chunk, n))
+
+
 def _summarize(values: np.ndarray, prob: float) -> pd.DataFrame:
     """Mean and equal-tailed interval over draws (axis 0); extra axes become rows."""
     flat = values.reshape(values.shape[0], -1)
-    tail = (1 - prob) / 2
-    lower, upper = np.quantile(flat, [tail, 1 - tail], axis=0)
+    lower, upper = equal_tailed(flat, prob)
     return pd.DataFrame({"estimate": flat.mean(axis=0), "lower": lower, "upper": upper})
 
 

@@ -17,6 +17,13 @@ def check_prob(prob: float) -> float:
     return float(prob)
 
 
+def equal_tailed(draws: np.ndarray, prob: float, axis=0) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the equal-tailed ``prob`` interval along ``axis``."""
+    tail = (1 - check_prob(prob)) / 2
+    lower, upper = np.quantile(draws, [tail, 1 - tail], axis=axis)
+    return lower, upper
+
+
 def summarize(draws: xr.DataArray, prob: float) -> pd.DataFrame:
     """One row per element of ``draws`` (dims ``chain``, ``draw``, then any others).
 
@@ -26,13 +33,13 @@ def summarize(draws: xr.DataArray, prob: float) -> pd.DataFrame:
     values = draws.transpose("chain", "draw", ...).values
     flat = values.reshape(values.shape[0] * values.shape[1], -1)
     dataset = draws.to_dataset(name="x")
-    tail = (1 - prob) / 2
+    lower, upper = equal_tailed(flat, prob)
     return pd.DataFrame(
         {
             "estimate": flat.mean(axis=0),
             "sd": flat.std(axis=0, ddof=1) if flat.shape[0] > 1 else np.nan,
-            "lower": np.quantile(flat, tail, axis=0),
-            "upper": np.quantile(flat, 1 - tail, axis=0),
+            "lower": lower,
+            "upper": upper,
             "rhat": _statistic(az.rhat, dataset, values),
             "ess_bulk": _statistic(az.ess, dataset, values, method="bulk"),
             "ess_tail": _statistic(az.ess, dataset, values, method="tail"),
