@@ -12,6 +12,7 @@ import pymc as pm
 import xarray as xr
 
 from .build import build_model, response_name
+from .build.marginal import draw_random_effects, marginal_choice
 from .design import Design, make_design
 from .families import Family, get_family
 from .formula import parse_formula
@@ -92,6 +93,7 @@ class Model:
         )
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
         self._pymc_model: pm.Model | None = None
+        self._marginal_models: dict[str, pm.Model] = {}
 
     @property
     def pymc_model(self) -> pm.Model:
@@ -99,6 +101,14 @@ class Model:
         if self._pymc_model is None:
             self._pymc_model = build_model(self.design, self.priors, self.family)
         return self._pymc_model
+
+    def marginal_model(self, group: str) -> pm.Model:
+        """The PyMC model with ``group``'s random effects integrated out (Gaussian only)."""
+        if group not in self._marginal_models:
+            self._marginal_models[group] = build_model(
+                self.design, self.priors, self.family, marginalize=group
+            )
+        return self._marginal_models[group]
 
     def prior_predictive(self, draws: int = 500, random_seed: int | None = None):
         """Draws from the priors and the data they imply (a prior predictive check).
@@ -139,6 +149,7 @@ class Model:
         progressbar: bool = True,
         target_accept: float = 0.8,
         cores: int | None = None,
+        marginalize: bool | str = "auto",
     ) -> Fit:
         """Sample the posterior with NUTS.
 
@@ -155,6 +166,12 @@ class Model:
             Raise towards 0.99 if the fit reports divergences.
         cores : int, optional
             Parallel chains (default: min(chains, 4)).
+        marginalize : {"auto", True, False} or str
+            Integrate one grouping factor's random effects out of a Gaussian likelihood
+            and sample the rest (exact; much faster mixing), then draw those effects from
+            their conditional posterior. "auto" does so for Gaussian models, choosing the
+            factor with the most levels; a factor's name chooses it; False samples every
+            random effect (non-centered).
 
         Returns
         -------
@@ -166,8 +183,9 @@ class Model:
             For each failed check of ``Fit.diagnostics()`` (divergences, R-hat, ESS, tree
             depth, E-BFMI), saying what to try.
         """
+        group = marginal_choice(self.design, self.family, marginalize)
         idata = sample(
-            self.pymc_model,
+            (lambda: self.pymc_model) if group is None else (lambda: self.marginal_model(group)),
             draws=draws,
             tune=tune,
             chains=chains,
@@ -177,6 +195,12 @@ class Model:
             target_accept=target_accept,
             cores=cores,
         )
+        if group is not None:
+            posterior = idata.posterior
+            posterior[f"r_{group}"] = draw_random_effects(
+                self.design, group, posterior, random_seed
+            )
+            posterior.attrs["marginalized"] = group
         fit = Fit(self, idata)
         warn_if_unreliable(fit)
         return fit

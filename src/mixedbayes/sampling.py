@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import numbers
+from collections.abc import Callable
 
 import arviz as az
+import numpy as np
 import pymc as pm
 
 from .errors import SamplingError
@@ -20,8 +23,15 @@ def choose_sampler(sampler: str) -> str:
     ``"auto"`` is PyMC's own NUTS, whose compiled C graph is fast to build and cached
     across runs; the others are used only when asked for.
     """
-    if sampler not in SAMPLERS:
-        raise SamplingError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        close = []
+        if isinstance(sampler, str):
+            key = sampler.lower()
+            close = ["auto"] if key == "nuts" else difflib.get_close_matches(key, SAMPLERS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SamplingError(
+            f"unknown sampler {sampler!r}; {hint}choose one of {', '.join(SAMPLERS)}"
+        )
     if sampler == "auto":
         return "pymc"
     module = _MODULES.get(sampler)
@@ -39,8 +49,21 @@ def check_count(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def check_seed(seed) -> None:
+    """None, an integer >= 0, a NumPy generator, or a sequence of integers >= 0 (per chain)."""
+    if seed is None or isinstance(seed, np.random.Generator | np.random.RandomState):
+        return
+    values = seed if isinstance(seed, list | tuple | np.ndarray) else [seed]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise SamplingError(
+                f"random_seed must be None, an integer >= 0 or one such integer per chain, "
+                f"got {seed!r}"
+            )
+
+
 def sample(
-    model: pm.Model,
+    model: pm.Model | Callable[[], pm.Model],
     *,
     draws: int,
     tune: int,
@@ -51,13 +74,29 @@ def sample(
     target_accept: float,
     cores: int | None,
 ) -> az.InferenceData:
-    """Run NUTS on ``model``; the same ``random_seed`` gives the same draws."""
+    """Run NUTS on ``model``; the same ``random_seed`` gives the same draws.
+
+    ``model`` may be a function that builds it, called only after the arguments are
+    checked, so a bad argument fails before any PyTensor work.
+    """
     draws = check_count("draws", draws, 1)
     tune = check_count("tune", tune, 0)
     chains = check_count("chains", chains, 1)
-    if not 0 < target_accept < 1:
-        raise SamplingError(f"target_accept must be between 0 and 1, got {target_accept!r}")
+    if (
+        isinstance(target_accept, bool)
+        or not isinstance(target_accept, numbers.Real)
+        or not 0 < target_accept < 1
+    ):
+        raise SamplingError(
+            f"target_accept must be a number between 0 and 1 (exclusive, e.g. 0.9), "
+            f"got {target_accept!r}"
+        )
+    if cores is not None:
+        cores = check_count("cores", cores, 1)
+    check_seed(random_seed)
     nuts_sampler = choose_sampler(sampler)
+    if not isinstance(model, pm.Model):
+        model = model()
     with model:
         return pm.sample(
             draws=draws,

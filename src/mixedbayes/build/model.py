@@ -32,6 +32,16 @@ from ..design import Design, RandomBlock
 from ..families import Family
 from ..priors import PriorSet, create_vector, vector_dist
 from .likelihood import add_likelihood
+from .marginal import add_marginal_likelihood
+
+
+def matvec(X, v):
+    """``X @ v`` as elementwise multiply-and-sum.
+
+    PyTensor from pip links no BLAS, so its ``dot`` runs in Python; elementwise products
+    and sums compile to C (and stay cheap for the few columns of a mixed model).
+    """
+    return (X * v[None, :]).sum(axis=1)
 
 
 def coef_dim(group: str) -> str:
@@ -54,8 +64,15 @@ def threshold_labels(design: Design) -> list[str]:
     return [f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:], strict=True)]
 
 
-def build_model(design: Design, priors: PriorSet, family: Family) -> pm.Model:
-    """The PyMC model of ``design`` with ``priors`` and ``family``'s likelihood."""
+def build_model(
+    design: Design, priors: PriorSet, family: Family, marginalize: str | None = None
+) -> pm.Model:
+    """The PyMC model of ``design`` with ``priors`` and ``family``'s likelihood.
+
+    ``marginalize`` names a grouping factor whose random effects are integrated out of a
+    Gaussian likelihood (:mod:`mixedbayes.build.marginal`); the model then has no ``z_g``
+    or ``r_g`` for it, and the observed response is replaced by the marginal density.
+    """
     ordinal = family.response == "ordinal"
     coords = {"obs": np.arange(design.n_obs)}
     coords["fixed_term"] = [t for t in design.fixed_terms if t != "Intercept"]
@@ -66,18 +83,29 @@ def build_model(design: Design, priors: PriorSet, family: Family) -> pm.Model:
         coords[coef_dim(block.group)] = list(block.coefs)
         coords[coef_dim(block.group) + "_"] = list(block.coefs)
     with pm.Model(coords=coords) as model:
-        eta, aux = _fixed_effects(design, priors, family)  # linear predictor, shape (n,)
+        eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
         if design.offset is not None:
             eta = eta + design.offset
         for block in design.blocks:
-            eta = eta + _random_effects(block, priors)
+            if block.group == marginalize:
+                chol = covariance_factor(block, priors)
+            else:
+                eta = eta + _random_effects(block, priors)
         aux.update({name: priors.get(name).create(name) for name in family.aux})
-        add_likelihood(family, response_name(design), eta, aux, design, "obs")
+        if marginalize is None:
+            add_likelihood(family, response_name(design), eta, aux, design, "obs")
+        else:
+            block = design.block(marginalize)
+            add_marginal_likelihood(design, block, chol, aux["sigma"], eta, linear)
     return model
 
 
 def _fixed_effects(design: Design, priors: PriorSet, family: Family):
-    """The fixed part of the linear predictor, and the thresholds of ordinal models."""
+    """The fixed part of the linear predictor, the ordinal thresholds, and ``(X, beta)``.
+
+    For non-ordinal models the fixed part is ``X @ beta`` with ``X`` the (centered) model
+    matrix as a NumPy array; the marginal likelihood uses that form.
+    """
     slopes = [j for j, t in enumerate(design.fixed_terms) if t != "Intercept"]
     names = tuple(design.fixed_terms[j] for j in slopes)
     X = design.X[:, slopes]
@@ -86,8 +114,11 @@ def _fixed_effects(design: Design, priors: PriorSet, family: Family):
         b_priors = [priors.get("b", coef=name) for name in names]
         b = create_vector(b_priors, "b", dims="fixed_term", labels=names)
     if family.response == "ordinal":
-        return _ordinal_fixed_effects(design, priors, family, X, b)
-    return _linear_fixed_effects(design, priors, X, b), {}
+        eta, aux = _ordinal_fixed_effects(design, priors, family, X, b)
+        return eta, aux, None
+    X, beta = _linear_fixed_effects(design, priors, X, b)
+    eta = matvec(X, beta) if X.shape[1] else pt.zeros(design.n_obs)
+    return eta, {}, (X, beta)
 
 
 def _ordinal_fixed_effects(design, priors, family, X, b):
@@ -104,43 +135,71 @@ def _ordinal_fixed_effects(design, priors, family, X, b):
         pm.Deterministic("Intercept", cut, dims="threshold")
         return pt.zeros(design.n_obs), {"thresholds": cut}
     means = X.mean(axis=0)
-    pm.Deterministic("Intercept", cut + pt.dot(means, b), dims="threshold")
-    return pt.dot(X - means, b), {"thresholds": cut}
+    pm.Deterministic("Intercept", cut + (means * b).sum(), dims="threshold")
+    return matvec(X - means, b), {"thresholds": cut}
 
 
 def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
+    """``(X, beta)``: slopes on centered predictors, after the intercept at their means."""
     if not design.has_intercept:
-        return pt.dot(X, b) if b is not None else pt.zeros(design.n_obs)
+        return X, (b if b is not None else pt.zeros(0))
     means = X.mean(axis=0)
     intercept_c = priors.get("Intercept").create("Intercept_centered")
+    ones = np.ones((design.n_obs, 1))
     if b is None:
         pm.Deterministic("Intercept", intercept_c)
-        return intercept_c * pt.ones(design.n_obs)
-    pm.Deterministic("Intercept", intercept_c - pt.dot(means, b))
-    return intercept_c + pt.dot(X - means, b)
+        return ones, intercept_c[None]
+    pm.Deterministic("Intercept", intercept_c - (means * b).sum())
+    return np.hstack([ones, X - means]), pt.concatenate([intercept_c[None], b])
 
 
 def _random_effects(block: RandomBlock, priors: PriorSet):
+    """Non-centered random effects ``r_g = z_g @ chol.T``, gathered per observation."""
+    g, dim = block.group, coef_dim(block.group)
+    z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
+    chol = covariance_factor(block, priors)
+    k = len(block.coefs)
+    # column i of r is sum_j z[:, j] chol[i, j]: rows ~ N(0, S R S); chol is diagonal
+    # without correlations. Written per column so the gathers below stay 1-D (C code).
+    columns = [
+        sum(z[:, j] * chol[i, j] for j in range(i + 1) if _may_be_nonzero(block, i, j))
+        for i in range(k)
+    ]
+    pm.Deterministic(f"r_{g}", pt.stack(columns, axis=1), dims=(g, dim))
+    return _gather(block, columns)
+
+
+def _may_be_nonzero(block: RandomBlock, i: int, j: int) -> bool:
+    """Whether ``chol[i, j]`` can be nonzero: diagonal, or both in one correlated term."""
+    return i == j or any(i in group and j in group for group in block.correlated_groups)
+
+
+def covariance_factor(block: RandomBlock, priors: PriorSet):
+    """Lower-triangular ``chol`` with ``chol @ chol.T`` the covariance of a level's effects.
+
+    Creates the sd priors and, per correlated term, an ``LKJCholeskyCov`` (the sd priors as
+    its ``sd_dist``), and records ``sd_g`` (and ``cor_g``). ``||`` terms and single
+    coefficients give diagonal blocks.
+    """
     g, dim = block.group, coef_dim(block.group)
     sd_priors = [priors.get("sd", g, coef) for coef in block.coefs]
-    z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # non-centered: standard normal
+    k = len(block.coefs)
     if not block.correlated_groups:
         sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
-        return _gather(block, pm.Deterministic(f"r_{g}", z * sd, dims=(g, dim)))
+        return pt.diag(sd)
 
     eta = priors.get("cor", g).params.get("eta", 1.0)
-    k = len(block.coefs)
-    r_parts, sd_parts, cor = [], [], pt.eye(k)
+    chol, sd_parts, cor = pt.zeros((k, k)), [], pt.eye(k)
     for i, positions in enumerate(block.corr_groups):
         first = positions[0]
         columns = slice(first, first + len(positions))  # positions are contiguous
         if len(positions) == 1:
             sd_j = sd_priors[first].create(f"sd_{g}[{block.coefs[first]}]")
             sd_parts.append(sd_j[None])
-            r_parts.append(z[:, columns] * sd_j)
+            chol = pt.set_subtensor(chol[first, first], sd_j)
             continue
         what = f"the sds of the correlated term ({' + '.join(block.coefs[columns])} | {g})"
-        chol, corr, sd_block = pm.LKJCholeskyCov(
+        chol_i, corr, sd_block = pm.LKJCholeskyCov(
             f"chol_{g}" + (f"_{i}" if len(block.correlated_groups) > 1 else ""),
             n=len(positions),
             eta=eta,
@@ -149,20 +208,17 @@ def _random_effects(block: RandomBlock, priors: PriorSet):
             store_in_trace=False,
         )
         sd_parts.append(sd_block)
-        r_parts.append(pt.dot(z[:, columns], chol.T))  # rows ~ N(0, S R S)
+        chol = pt.set_subtensor(chol[columns, columns], chol_i)
         cor = pt.set_subtensor(cor[columns, columns], corr)
     pm.Deterministic(f"sd_{g}", pt.concatenate(sd_parts), dims=dim)
     pm.Deterministic(f"cor_{g}", cor, dims=(dim, dim + "_"))
-    r = pm.Deterministic(f"r_{g}", pt.concatenate(r_parts, axis=1), dims=(g, dim))
-    return _gather(block, r)
+    return chol
 
 
-def _gather(block: RandomBlock, r):
+def _gather(block: RandomBlock, columns):
     """Each observation's random-effect contribution: sum_j Z[:, j] * r[level, j]."""
-    rows = r[block.index]  # (n, k): the effects of each observation's level
-    constant = np.all(block.Z == 1.0, axis=0)
-    total = rows[:, np.flatnonzero(constant)].sum(axis=1) if constant.any() else 0.0
-    varying = np.flatnonzero(~constant)
-    if varying.size:
-        total = total + (rows[:, varying] * block.Z[:, varying]).sum(axis=1)
+    total = 0.0
+    for j, column in enumerate(columns):
+        rows = column[block.index]
+        total = total + (rows if np.all(block.Z[:, j] == 1.0) else rows * block.Z[:, j])
     return total
