@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint clean
+.PHONY: demo test test-fast lint docs bench data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,15 +16,24 @@ demo: $(STAMP)  ## fit a random-slopes model on the shipped demo data and print 
 	$(BIN)/python -m mixedbayes demo
 
 test: $(STAMP)  ## lint, then unit tests and the slow sampling tests
-	$(BIN)/ruff check src tests data
+	$(BIN)/ruff check src tests data benchmarks validation
 	$(BIN)/python -m pytest -ra
 
 test-fast: $(STAMP)  ## unit tests only (no sampling)
 	$(BIN)/python -m pytest -ra -m "not slow"
 
+docs: $(STAMP)  ## build the documentation site into site/ (mkdocs, strict: warnings fail)
+	$(BIN)/mkdocs build --strict
+
+bench: $(STAMP)  ## mixedbayes vs bambi, side by side; writes docs/performance.md
+	$(BIN)/python benchmarks/run.py
+
+data: $(STAMP)  ## regenerate the stand-in data sets in data/ with mb.simulate
+	$(BIN)/python data/make_data.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests data
+	$(BIN)/ruff check src tests data benchmarks validation
 	$(BIN)/ruff format --check src tests data
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info site

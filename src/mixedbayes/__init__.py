@@ -8,6 +8,7 @@
 
 import sys
 
+from .datasets import list_datasets, load_dataset, read_r
 from .errors import (
     DataError,
     FamilyError,
@@ -22,6 +23,7 @@ from .results import Fit
 from .results.checks import compare_fits
 from .results.diagnostics import ConvergenceWarning
 from .results.io import load_fit
+from .simulate import simulate
 
 
 def compare(fits: dict, ic: str = "loo"):
@@ -69,5 +71,9 @@ __all__ = [
     "SamplingError",
     "__version__",
     "compare",
+    "list_datasets",
     "load",
+    "load_dataset",
+    "read_r",
+    "simulate",
 ]

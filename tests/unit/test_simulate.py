@@ -1,0 +1,294 @@
+"""mb.simulate without sampling: rows, truth, reproducibility, empirical moments, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special
+
+import mixedbayes as mb
+from mixedbayes import DataError, FamilyError, FormulaError
+from mixedbayes.families import get_family
+from mixedbayes.simulate import simulate
+
+SLOPES = dict(
+    formula="y ~ x + (1 + x | g)",
+    fixed={"Intercept": 1, "x": 0.5},
+    sd={"g": {"Intercept": 0.5, "x": 0.2}},
+    cor={"g": 0.3},
+    sigma=0.25,
+)
+
+
+def ranef(data, group):
+    """The drawn random effects of ``group`` as a levels x terms DataFrame."""
+    return pd.DataFrame(data.attrs["truth"]["ranef"][group])
+
+
+def linear_predictor(data):
+    """eta of y ~ x + (1 + x | g) recomputed from the truth in attrs."""
+    truth, u = data.attrs["truth"], ranef(data, "g")
+    level = data["g"].astype(str)
+    fixed = truth["fixed"]["Intercept"] + truth["fixed"]["x"] * data["x"]
+    return fixed + u.loc[level, "Intercept"].to_numpy() + u.loc[level, "x"].to_numpy() * data["x"]
+
+
+def test_rows_columns_and_truth():
+    data = simulate(groups={"g": 100}, n_per_group=3, random_seed=1, **SLOPES)
+    assert data.shape == (300, 3)
+    assert set(data.columns) == {"g", "x", "y"}
+    assert data["g"].value_counts().eq(3).all() and data["g"].nunique() == 100
+    truth = data.attrs["truth"]
+    assert data.attrs["formula"] == SLOPES["formula"]
+    assert truth["fixed"] == {"Intercept": 1.0, "x": 0.5}
+    assert truth["sd"] == {"g": {"Intercept": 0.5, "x": 0.2}}
+    assert truth["cor"]["g"]["Intercept"]["x"] == 0.3 == truth["cor"]["g"]["x"]["Intercept"]
+    assert truth["sigma"] == 0.25 and truth["family"] == "gaussian"
+    assert ranef(data, "g").shape == (100, 2)
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    first = simulate(groups={"g": 20}, random_seed=7, **SLOPES)
+    second = simulate(groups={"g": 20}, random_seed=7, **SLOPES)
+    other = simulate(groups={"g": 20}, random_seed=8, **SLOPES)
+    pd.testing.assert_frame_equal(first, second)
+    assert first.attrs["truth"] == second.attrs["truth"]
+    assert not np.allclose(first["y"], other["y"])
+
+
+def test_random_effects_and_residuals_match_the_requested_values():
+    data = simulate(groups={"g": 3000}, n_per_group=2, random_seed=2, **SLOPES)
+    u = ranef(data, "g")
+    # sd of 3000 normal draws: relative SE 1.3%; correlation SE about 0.017
+    assert u["Intercept"].std() == pytest.approx(0.5, rel=0.06)
+    assert u["x"].std() == pytest.approx(0.2, rel=0.06)
+    assert np.corrcoef(u["Intercept"], u["x"])[0, 1] == pytest.approx(0.3, abs=0.07)
+    residual = data["y"] - linear_predictor(data)
+    assert residual.std() == pytest.approx(0.25, rel=0.05)
+    assert abs(residual.mean()) < 0.02
+
+
+def test_bernoulli_follows_the_inverse_logit():
+    data = simulate(
+        "y ~ x + (1 + x | g)",
+        groups={"g": 500},
+        n_per_group=20,
+        fixed={"Intercept": -0.5, "x": 1.0},
+        sd={"g": {"Intercept": 0.5, "x": 0.2}},
+        family="bernoulli",
+        random_seed=3,
+    )
+    assert set(data["y"].unique()) == {0, 1}
+    p = special.expit(linear_predictor(data))
+    n = len(data)
+    # score equations of the true model: mean (y - p) and mean (y - p) x are near 0
+    assert abs((data["y"] - p).mean()) < 4 * np.sqrt((p * (1 - p)).mean() / n)
+    assert abs(((data["y"] - p) * data["x"]).mean()) < 4 * np.sqrt((p * (1 - p)).mean() / n)
+    assert data["y"].mean() == pytest.approx(p.mean(), abs=0.015)
+
+
+@pytest.mark.parametrize(
+    "family, aux, mean, variance",
+    [
+        ("poisson", {}, lambda mu: mu, lambda mu: mu),
+        ("negative_binomial", {"shape": 2.0}, lambda mu: mu, lambda mu: mu + mu**2 / 2),
+        ("gamma", {"shape": 4.0}, lambda mu: mu, lambda mu: mu**2 / 4),
+        ("student_t", {"sigma": 0.5, "nu": 5.0}, lambda mu: mu, lambda mu: 0.25 * 5 / 3),
+        ("beta", {"phi": 10.0}, lambda mu: mu, lambda mu: mu * (1 - mu) / 11),
+    ],
+)
+def test_families_have_their_mean_and_variance(family, aux, mean, variance):
+    data = simulate(
+        "y ~ 1", n_per_group=40000, fixed={"Intercept": 0.3}, family=family, random_seed=4, **aux
+    )
+    mu = get_family(family).inverse_link(0.3)
+    assert len(data) == 40000
+    assert data["y"].mean() == pytest.approx(mean(mu), rel=0.02)
+    assert data["y"].var() == pytest.approx(variance(mu), rel=0.08)
+    assert {k: v for k, v in data.attrs["truth"].items() if k in aux} == aux
+
+
+def test_binomial_trials_from_argument_or_column():
+    data = simulate(
+        "s | trials(n) ~ x + (1 | g)",
+        groups={"g": 200},
+        n_per_group=5,
+        fixed={"x": 0.5},
+        sd={"g": 0.5},
+        family="binomial",
+        trials=12,
+        random_seed=5,
+    )
+    assert (data["n"] == 12).all() and data["s"].between(0, 12).all()
+    assert data["s"].mean() / 12 == pytest.approx(0.5, abs=0.03)  # eta centred on 0
+    given = pd.DataFrame({"n": np.arange(1, 11), "x": 0.0})
+    cbind = simulate(
+        "cbind(s, n - s) ~ x", given, fixed={"Intercept": 10.0}, family="binomial", random_seed=6
+    )
+    np.testing.assert_array_equal(cbind["s"], given["n"])  # p = expit(10): all successes
+
+
+def test_cumulative_response_is_an_ordered_categorical_with_threshold_probabilities():
+    cuts = [-1.0, 0.5, 2.0]
+    data = simulate(
+        "r ~ x",
+        n_per_group=20000,
+        fixed={"x": 0.0},
+        family="cumulative",
+        thresholds=cuts,
+        levels=["low", "mid", "high", "top"],
+        random_seed=8,
+    )
+    assert data["r"].cat.ordered and list(data["r"].cat.categories) == ["low", "mid", "high", "top"]
+    expected = np.diff(np.r_[0, special.expit(cuts), 1])
+    observed = data["r"].value_counts(normalize=True)[["low", "mid", "high", "top"]]
+    np.testing.assert_allclose(observed, expected, atol=0.015)
+    assert data.attrs["truth"]["fixed"] == {
+        "Intercept[low|mid]": -1.0,
+        "Intercept[mid|high]": 0.5,
+        "Intercept[high|top]": 2.0,
+        "x": 0.0,
+    }
+    mb.Model("r ~ x", data, family="cumulative")  # the model accepts what simulate drew
+
+
+def test_crossed_factors_use_every_level_equally_often():
+    data = simulate(
+        "y ~ (1 | a) + (1 | b)",
+        groups={"a": 12, "b": 5},
+        n_per_group=4,
+        sd={"a": 1, "b": 1},
+        sigma=1,
+        random_seed=9,
+    )
+    assert len(data) == 48
+    assert data["a"].value_counts().eq(4).all()
+    counts = data["b"].value_counts()
+    assert data["b"].nunique() == 5 and counts.max() - counts.min() <= 1
+
+
+def test_nested_factors_are_numbered_within_their_parent():
+    data = simulate(
+        "y ~ (1 | hospital/ward)",
+        groups={"hospital": 6, "ward": 3},
+        n_per_group=2,
+        sd={"hospital": 1.0, "hospital:ward": 0.5},
+        sigma=1.0,
+        random_seed=10,
+    )
+    assert len(data) == 36 and set(data["ward"]) == {1, 2, 3}
+    assert data.groupby("hospital")["ward"].nunique().eq(3).all()
+    assert len(data.attrs["truth"]["ranef"]["hospital:ward"]["Intercept"]) == 18
+
+
+def test_given_data_keeps_its_columns_and_term_names_are_formulaics():
+    rng = np.random.default_rng(11)
+    given = pd.DataFrame(
+        {"sex": rng.choice(["female", "male"], 4000), "g": np.repeat(np.arange(400), 10)}
+    )
+    data = simulate(
+        "y ~ sex + (1 | g)",
+        given,
+        fixed={"Intercept": 1.0, "sex[T.male]": 2.0},
+        sd={"g": 0.3},
+        sigma=0.5,
+        random_seed=12,
+    )
+    assert "y" not in given.columns  # the caller's frame is not changed
+    pd.testing.assert_frame_equal(data[["sex", "g"]], given)
+    means = data.groupby("sex")["y"].mean()
+    assert means["male"] - means["female"] == pytest.approx(2.0, abs=0.1)
+    assert mb.Model("y ~ sex + (1 | g)", data).design.fixed_terms == ("Intercept", "sex[T.male]")
+
+
+def test_offset_enters_with_coefficient_one():
+    given = pd.DataFrame({"exposure": np.repeat([1.0, 100.0], 5000)})
+    data = simulate(
+        "y ~ offset(np.log(exposure))",
+        given,
+        fixed={"Intercept": 0.0},
+        family="poisson",
+        random_seed=13,
+    )
+    means = data.groupby("exposure")["y"].mean()
+    assert means[100.0] / means[1.0] == pytest.approx(100, rel=0.06)
+
+
+@pytest.mark.parametrize(
+    "changes, error, words",
+    [
+        ({"fixed": {"Intercept": 1, "z": 2}}, FormulaError, ["'z'", "'x'"]),
+        ({"sd": {"g": {"Intercept": 0.5}}}, DataError, ["'x'", "'g'"]),
+        ({"sd": None}, DataError, ["'g'"]),
+        ({"sd": {"g": {"Intercept": 0.5, "x": 0.2}, "h": 1}}, FormulaError, ["'h'"]),
+        ({"sd": {"g": {"Intercept": -0.5, "x": 0.2}}}, DataError, ["negative"]),
+        ({"cor": {"g": 1.5}}, DataError, ["cor['g']"]),
+        ({"cor": {"g": [[1, 0.2, 0], [0.2, 1, 0], [0, 0, 1]]}}, DataError, ["2 x 2"]),
+        ({"family": "gaussian_process"}, FamilyError, ["gaussian_process"]),
+        ({"sigma": None}, FamilyError, ["sigma"]),
+        ({"family": "bernoulli"}, FamilyError, ["sigma"]),
+        ({"nu": 3}, FamilyError, ["'nu'"]),
+        ({"groups": {"g": 10, "h": 2}}, FormulaError, ["'h'"]),
+        ({"groups": {}}, DataError, ["'g'"]),
+        ({"groups": {"g": 0}}, DataError, ["groups['g']"]),
+        ({"formula": "np.log(y) ~ x + (1 + x | g)"}, FormulaError, ["np.log(y)"]),
+    ],
+)
+def test_errors_name_the_culprit(changes, error, words):
+    kwargs = {**SLOPES, "groups": {"g": 10}, **changes}
+    with pytest.raises(error) as info:
+        simulate(**kwargs)
+    assert all(word in str(info.value) for word in words), str(info.value)
+
+
+def test_correlation_matrix_must_be_positive_definite():
+    formula = "y ~ x + w + (1 + x + w | g)"
+    sd = {"g": {"Intercept": 1, "x": 1, "w": 1}}
+    bad = [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]]  # symmetric, not a correlation
+    with pytest.raises(DataError, match="positive definite"):
+        simulate(formula, groups={"g": 5}, sd=sd, cor={"g": bad}, sigma=1)
+    with pytest.raises(DataError, match="two correlated terms"):
+        simulate(formula, groups={"g": 5}, sd=sd, cor={"g": 0.5}, sigma=1)
+    good = [[1, 0.5, -0.2], [0.5, 1, 0.1], [-0.2, 0.1, 1]]
+    data = simulate(formula, groups={"g": 5}, sd=sd, cor={"g": good}, sigma=1)
+    np.testing.assert_allclose(pd.DataFrame(data.attrs["truth"]["cor"]["g"]), good)
+
+
+def test_uncorrelated_terms_refuse_a_correlation():
+    with pytest.raises(DataError, match="uncorrelated"):
+        simulate(
+            "y ~ x + (1 + x || g)",
+            groups={"g": 5},
+            sd={"g": {"Intercept": 1, "x": 1}},
+            cor={"g": [[1, 0.3], [0.3, 1]]},
+            sigma=1,
+        )
+
+
+def test_given_data_must_agree_with_groups_and_be_complete():
+    given = pd.DataFrame({"g": np.repeat([1, 2, 3], 2), "x": [0.0, 1, 2, 3, 4, np.nan]})
+    kwargs = {**SLOPES, "sd": {"g": {"Intercept": 1, "x": 1}}}
+    with pytest.raises(DataError, match="'x': 1"):
+        simulate(data=given, **kwargs)
+    with pytest.raises(DataError, match="3 levels"):
+        simulate(data=given.fillna(5.0), groups={"g": 4}, **kwargs)
+    assert len(simulate(data=given.fillna(5.0), groups={"g": 3}, **kwargs)) == 6
+
+
+def test_binomial_needs_trials_and_only_binomial_takes_them():
+    with pytest.raises(FamilyError, match="needs trials"):
+        simulate("s ~ x", n_per_group=5, family="binomial")
+    with pytest.raises(DataError, match="trials="):
+        simulate("s | trials(n) ~ x", n_per_group=5, family="binomial")
+    with pytest.raises(FamilyError, match="only family 'binomial'"):
+        simulate("s | trials(n) ~ x", n_per_group=5, sigma=1.0)
+    data = simulate("cbind(s, f) ~ x", n_per_group=50, family="binomial", trials=7, random_seed=1)
+    assert (data["s"] + data["f"] == 7).all() and data["s"].between(0, 7).all()
+
+
+def test_values_must_be_numbers_and_groups_must_exist():
+    with pytest.raises(FormulaError, match="grouping factors: none"):
+        simulate("y ~ x", n_per_group=5, sd={"g": 1.0}, sigma=1.0)
+    with pytest.raises(DataError, match=r"fixed\['x'\] must be a finite number"):
+        simulate("y ~ x", n_per_group=5, fixed={"x": "big"}, sigma=1.0)
+    with pytest.raises(FamilyError, match="thresholds must increase"):
+        simulate("r ~ x", n_per_group=5, family="cumulative", thresholds=[1.0, 0.0])
