@@ -19,6 +19,7 @@ Parametrizations (brms's, so that estimates compare):
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass, replace
 
@@ -78,8 +79,11 @@ class Family:
         if link is None or link == self.link:
             return self
         if link not in self.links:
+            others = [f.name for f in FAMILIES.values() if link in f.links]
+            hint = f" (families with link {link!r}: {', '.join(others)})" if others else ""
             raise FamilyError(
                 f"family {self.name!r} has no link {link!r}; its links are {list(self.links)}"
+                + hint
             )
         return replace(self, link=link)
 
@@ -223,5 +227,9 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
     key = str(family).lower().replace("-", "_")
     key = _ALIASES.get(key, key)
     if key not in FAMILIES:
-        raise FamilyError(f"unknown family {family!r}; available families: {', '.join(FAMILIES)}")
+        close = difflib.get_close_matches(key, [*FAMILIES, *_ALIASES], n=1)
+        hint = f"did you mean {_ALIASES.get(close[0], close[0])!r}? " if close else ""
+        raise FamilyError(
+            f"unknown family {family!r}; {hint}available families: {', '.join(FAMILIES)}"
+        )
     return FAMILIES[key].with_link(link)

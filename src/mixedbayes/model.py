@@ -85,13 +85,13 @@ class Model:
             context = {**caller.f_globals, **caller.f_locals}
         self.context = dict(context)  # names that formula expressions may use, for new data
         self.data = data
-        self.user_priors = dict(priors or {})
         self.formula = parse_formula(formula)
         self.family = get_family(family, link)
         self.design: Design = make_design(
             self.formula, data, self.family, dropna=dropna, context=context
         )
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
+        self.user_priors = dict(priors or {})
         self._pymc_model: pm.Model | None = None
         self._marginal_models: dict[str, pm.Model] = {}
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mixedbayes as mb
 from mixedbayes import DataError, FormulaError
 from mixedbayes.design import make_design
 
@@ -191,3 +192,13 @@ def test_warns_when_random_effects_outnumber_the_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_design("y ~ x + (1 | g)", data)  # 6 effects for 12 rows: no warning
+
+
+def test_stateful_transforms_alone_find_their_column():
+    """formulaic leaves center()/scale() arguments out of its required variables."""
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"y": rng.normal(size=30), "x": rng.normal(5, 2, 30), "g": ["a", "b"] * 15})
+    model = mb.Model("y ~ center(x) + (1 + scale(x) | g)", data)
+    np.testing.assert_allclose(model.design.X[:, 1], data.x - data.x.mean())
+    z = model.design.block("g").Z[:, 1]
+    np.testing.assert_allclose(z, (data.x - data.x.mean()) / data.x.std(), rtol=1e-6)

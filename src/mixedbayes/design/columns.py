@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import warnings
 from collections.abc import Mapping
@@ -10,17 +11,20 @@ import formulaic
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, FormulaError
 from ..formula import Formula
 
 
 def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
     """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
-    expressions = [*formula.response_expressions, formula.fixed, *formula.offsets]
-    expressions += [part.expr for group in formula.groups for part in group.parts]
+    # (expression, read as Python?): responses and offsets are evaluated as I(expr)
+    expressions = [(e, True) for e in formula.response_expressions] + [(formula.fixed, False)]
+    expressions += [(e, True) for e in formula.offsets]
+    expressions += [(part.expr, False) for group in formula.groups for part in group.parts]
     names: list[str] = []
-    for expr in expressions:
-        for name in sorted(map(str, formulaic.Formula(expr).required_variables)):
+    for expr, python in expressions:
+        found = variables(expr, python) | (_names_in_calls(expr, data) if not python else set())
+        for name in sorted(found):
             if name not in data.columns and name in context:
                 continue  # a function or constant from the caller's namespace
             names.append(name)
@@ -36,6 +40,38 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
             f"(columns: {', '.join(map(str, data.columns[:20]))})"
         )
     return unique
+
+
+def variables(expr: str, python: bool = False) -> set[str]:
+    """Names an expression reads (columns, or functions and constants from the context).
+
+    ``python=True`` reads ``expr`` as a Python expression, as responses, trials and offsets
+    are evaluated (``n - k`` then needs ``k``; as a formula it would remove the term ``k``).
+    """
+    try:
+        formula = formulaic.Formula(f"I({expr})" if python else expr)
+        return set(map(str, formula.required_variables))
+    except Exception as error:  # formulaic raises several types for malformed formulas
+        raise FormulaError(f"cannot parse {expr!r}: {error}") from error
+
+
+def _names_in_calls(expr: str, data: pd.DataFrame) -> set[str]:
+    """Columns read inside function calls such as ``center(x)``.
+
+    formulaic leaves the arguments of its stateful transforms (``center``, ``scale``) out
+    of ``required_variables``; reading the calls' Python syntax finds them.
+    """
+    names = set()
+    for term in formulaic.Formula(expr):
+        for factor in term.factors:
+            if factor.eval_method.value != "python":
+                continue
+            try:
+                tree = ast.parse(factor.expr, mode="eval")
+            except SyntaxError:
+                continue
+            names |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return {name for name in names if name in data.columns}
 
 
 def drop_missing(data: pd.DataFrame, columns: list[str], dropna: bool) -> pd.DataFrame:

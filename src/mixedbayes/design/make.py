@@ -44,10 +44,7 @@ def make_design(
     """
     if isinstance(formula, str):
         formula = parse_formula(formula)
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if len(data) == 0:
-        raise DataError("data has no rows")
+    check_data(data, "data")
     family = get_family(family)
     context = dict(context or {})
     columns = required_columns(formula, data, context)
@@ -72,6 +69,23 @@ def make_design(
         offset=offset(formula, clean, context),
         response_levels=response.levels,
     )
+
+
+def check_data(data, what: str) -> None:
+    """A DataError unless ``data`` is a DataFrame with rows, saying how to make one."""
+    if not isinstance(data, pd.DataFrame):
+        kind = type(data).__name__
+        if isinstance(data, pd.Series):
+            hint = f"; use {what}.to_frame() or a DataFrame holding every column the formula uses"
+        elif isinstance(data, Mapping):
+            hint = f"; convert a dict of columns with pd.DataFrame({what})"
+        elif isinstance(data, np.ndarray | list | tuple):
+            hint = f"; it has no column names: use pd.DataFrame({what}, columns=[...])"
+        else:
+            hint = ""
+        raise DataError(f"{what} must be a pandas DataFrame, got {kind}{hint}")
+    if len(data) == 0:
+        raise DataError(f"{what} has no rows (columns: {', '.join(map(str, data.columns[:20]))})")
 
 
 def evaluate(expr: str, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray:

@@ -9,6 +9,7 @@ ones get index -1 and are listed, and the caller decides what they mean.
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from collections.abc import Mapping
@@ -20,8 +21,8 @@ import pandas as pd
 
 from ..errors import DataError
 from .blocks import Design
-from .columns import level_labels
-from .make import evaluate, offset
+from .columns import level_labels, variables
+from .make import check_data, evaluate, offset
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
 
@@ -76,15 +77,15 @@ def encode_newdata(
         If ``data`` is not a DataFrame, lacks a needed column, has missing values in one,
         or has a category of a fixed-effect predictor not seen in the training data.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"newdata must be a pandas DataFrame, got {type(data).__name__}")
+    check_data(data, "newdata")
     context = dict(context or {})
     formula = design.formula
-    expressions = [formula.fixed, *formula.offsets]
+    expressions = [(formula.fixed, False), *((e, True) for e in formula.offsets)]
     if include_random:
-        expressions += [part.expr for term in formula.groups for part in term.parts]
+        expressions += [(part.expr, False) for term in formula.groups for part in term.parts]
     if need_trials:
-        expressions += [e for e in (formula.trials, formula.failures, formula.response) if e]
+        lhs = (formula.trials, formula.failures, formula.response)
+        expressions += [(e, True) for e in lhs if e]
     factors = [f for term in formula.groups for f in term.factors] if include_random else []
     _check_columns(data, expressions, factors, context)
 
@@ -99,8 +100,8 @@ def encode_newdata(
 def _check_columns(data, expressions, factors, context) -> None:
     names = [
         str(name)
-        for expr in expressions
-        for name in sorted(map(str, formulaic.Formula(expr).required_variables))
+        for expr, python in expressions
+        for name in sorted(variables(expr, python))
         if not (name not in data.columns and name in context)
     ]
     for name in dict.fromkeys([*names, *factors]):
@@ -109,12 +110,26 @@ def _check_columns(data, expressions, factors, context) -> None:
         missing = int(data[name].isna().sum())
         if missing:
             raise DataError(f"newdata column {name!r} has {missing} missing values")
+        column = data[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            infinite = int(np.isinf(np.asarray(column)).sum())
+            if infinite:
+                raise DataError(f"newdata column {name!r} has {infinite} infinite values")
 
 
 def _encode(spec, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        matrix = spec.get_model_matrix(data, context=context, na_action="ignore")
+        state = copy.deepcopy(spec.encoder_state)
+        try:
+            matrix = spec.get_model_matrix(data, context=context, na_action="ignore")
+        except Exception as error:  # formulaic raises many types, e.g. text in a numeric column
+            spec.encoder_state.clear()  # formulaic re-encodes the spec in place as it fails
+            spec.encoder_state.update(state)
+            raise DataError(
+                f"newdata cannot be encoded as the training data for the {what} "
+                f"({_mismatched_columns(spec, data)}): {error}"
+            ) from error
     for warning in caught:
         match = _UNSEEN.search(str(warning.message))
         if match:
@@ -124,6 +139,18 @@ def _encode(spec, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray
                 "fitted with; a fixed effect cannot be predicted for an unseen category"
             )
     return np.asarray(matrix, dtype=float)
+
+
+def _mismatched_columns(spec, data: pd.DataFrame) -> str:
+    """Name the columns of ``spec``'s numeric factors that are not numeric in ``data``."""
+    names = []
+    for factor, (kind, _) in spec.encoder_state.items():
+        if str(getattr(kind, "value", kind)) != "numerical":
+            continue
+        for column in variables(factor):
+            if column in data and not pd.api.types.is_numeric_dtype(data[column]):
+                names.append(f"column {column!r} was numeric, now {data[column].dtype}")
+    return "; ".join(names) or "formulaic's message follows"
 
 
 def _categorical_columns(spec, data: pd.DataFrame, shown: str) -> str:

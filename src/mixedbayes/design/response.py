@@ -74,7 +74,7 @@ def _lhs(formula: Formula) -> str:
 def _numeric(name: str, values: pd.Series, family: Family) -> np.ndarray:
     if pd.api.types.is_bool_dtype(values):
         return values.to_numpy(dtype=float)
-    if not pd.api.types.is_numeric_dtype(values):
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_complex_dtype(values):
         raise DataError(
             f"response {name!r} has non-numeric values (dtype {values.dtype}, e.g. "
             f"{values.iloc[0]!r}); family {family.name!r} needs numbers"
@@ -204,6 +204,9 @@ def _ordinal(name: str, raw: pd.Series) -> Response:
         levels = [level for level in levels if level in observed]
         codes = pd.Categorical(raw.astype(str), categories=levels).codes
     elif pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        infinite = int(np.isinf(raw.to_numpy(dtype=float)).sum())
+        if infinite:
+            raise DataError(f"response {name!r} has {infinite} infinite values")
         values = np.sort(raw.unique())
         levels = [label(v) for v in values]
         codes = np.searchsorted(values, raw.to_numpy())

@@ -5,18 +5,25 @@ parser (a chunk is a bar term when it is one parenthesized group holding a top-l
 ``|``, an offset when it is ``offset(...)``), and expansion (``||`` to uncorrelated parts,
 ``g1/g2`` to ``g1`` and ``g1:g2``, merging of parts that share a grouping factor). The
 left-hand side may be the binomial forms ``s | trials(n)`` (brms) or ``cbind(s, f)``
-(lme4). The fixed part is left to formulaic.
+(lme4). The fixed part is left to formulaic, but every piece is checked with formulaic's
+parser here, so syntax errors are FormulaErrors with a position before any data are read.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+
+import formulaic
 
 from ..errors import FormulaError
 from .terms import Formula, GroupTerm, RandomPart
 
 _NAME = re.compile(r"^(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)$")
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$", re.DOTALL)
+_OPEN, _CLOSE, _QUOTES = "([{", ")]}", "`'\""
+_EXPONENT = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]$")  # "1e" or "2.5E" before a sign
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def parse_formula(text: str) -> Formula:
@@ -34,8 +41,10 @@ def parse_formula(text: str) -> Formula:
     Raises
     ------
     FormulaError
-        On a missing ``~``, unbalanced parentheses, a bar term without parentheses, an
-        empty or malformed bar term, or a grouping factor that is not a column name.
+        On a missing ``~``, unbalanced brackets or quotes, an operator that formulas do not
+        have (``$``, ``&``, ``=``, ...) or a missing one, a bar term without parentheses, an
+        empty or malformed bar term, or a grouping factor that is not a column name; where
+        it can, the message points at the position in the formula.
     """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, got {type(text).__name__}")
@@ -47,38 +56,45 @@ def parse_formula(text: str) -> Formula:
             "e.g. 'y ~ x + (1 | g)'"
         )
     if len(tilde) > 1:
-        raise FormulaError(f"formula {text!r} has more than one '~'")
+        raise FormulaError(_pointer(text, tilde[1], "more than one '~' (the second)"))
     response, rhs = text[: tilde[0]].strip(), text[tilde[0] + 1 :].strip()
     if not response:
         raise FormulaError(f"formula {text!r} has no response on the left of '~'")
     if not rhs:
         raise FormulaError(f"formula {text!r} has nothing on the right of '~'")
+    rhs_start = text.index(rhs, tilde[0] + 1)
 
     fixed_chunks: list[str] = []
     bar_terms: list[GroupTerm] = []
     offsets: list[str] = []
-    for sign, chunk in _split_terms(rhs, text):
+    for sign, chunk, start in _split_terms(rhs, text, rhs_start):
         inner = _bar_term_body(chunk)
         offset = _call_argument(chunk, "offset")
         if offset is not None:
             if sign == "-" or not offset:
                 raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
+            _check_syntax(offset, text, text.find(offset, start), f"offset {chunk!r}")
             offsets.append(offset)
         elif inner is None:
             if _top_level_positions(chunk, "|"):
                 raise FormulaError(
                     f"random-effect term {chunk!r} in {text!r} needs parentheses: write ({chunk})"
                 )
+            _check_syntax(chunk, text, start, "term")
             fixed_chunks.append(chunk if sign == "+" else f"- {chunk}")
         elif sign == "-":
             raise FormulaError(f"cannot subtract random-effect term {chunk!r} in {text!r}")
         else:
-            bar_terms.extend(_expand_bar_term(inner, chunk))
+            bar_terms.extend(_expand_bar_term(inner, chunk, text, start))
 
     fixed = " + ".join(fixed_chunks).replace("+ -", "-") if fixed_chunks else "1"
     if fixed.startswith("- "):
         fixed = "1 " + fixed  # only removals, e.g. "offset(e) - 1"
+    _check_syntax(fixed, text, None, "fixed part")
     successes, trials, failures = _parse_response(response, text)
+    for expr in (successes, trials, failures):
+        if expr is not None:
+            _check_syntax(expr, text, text.find(expr), "response")
     return Formula(
         text=text,
         response=successes,
@@ -90,17 +106,58 @@ def parse_formula(text: str) -> Formula:
     )
 
 
+def _check_syntax(expr: str, text: str, start: int | None, what: str) -> None:
+    """A FormulaError (with the position in ``text``) if formulaic cannot parse ``expr``.
+
+    ``start`` is where ``expr`` begins in ``text`` (None or -1 when unknown). This catches
+    operators that formulas do not have (``x $ z``, ``x & z``, ``x = z``), two terms without
+    an operator (``x z``), quoted strings and the like before any data are touched.
+    """
+    error = _formulaic_error(expr)
+    if error is not None:
+        raise FormulaError(_syntax_message(expr, text, start, what, error))
+
+
+@functools.lru_cache(maxsize=1024)
+def _formulaic_error(expr: str) -> str | None:
+    """formulaic's message for ``expr``, or None if it parses (cached: terms repeat a lot)."""
+    try:
+        formulaic.Formula(expr)
+    except Exception as error:  # formulaic raises several types; all mean "cannot parse"
+        return str(error)
+    return None
+
+
+def _syntax_message(expr: str, text: str, start: int | None, what: str, error: str) -> str:
+    detail = _ANSI.sub("", error)
+    summary, _, context = detail.partition("\n\n")
+    summary = summary.strip().rstrip(".")
+    hint = ""
+    if "`.` operator" in summary:
+        summary = "'.' (all other columns) is not supported; list the predictors"
+    elif "|" in expr:
+        hint = (
+            "\nrandom-effect terms must be terms of their own, joined to the rest by '+', "
+            "e.g. 'y ~ x + (1 | g)'"
+        )
+    message = f"{summary} in {what} {expr!r}"
+    # formulaic brackets the offending token as "...\u29dbtoken\u29da..." in the source
+    marker = context.find("\u29db")
+    unmarked = context.replace("\u29db", "").replace("\u29da", "")
+    if start is None or start < 0 or marker < 0 or unmarked != expr:
+        return f"{message} of formula {text!r}{hint}"
+    return _pointer(text, start + marker, message) + hint
+
+
 def _call_argument(chunk: str, function: str) -> str | None:
     """``expr`` if ``chunk`` is exactly ``function(expr)``, else None."""
     match = _CALL.match(chunk.strip())
     if not match or match.group(1) != function:
         return None
     inner = match.group(2)
-    depth = 0
-    for c in inner:  # reject "offset(a) * (b)": the parentheses must enclose the chunk
-        depth += (c == "(") - (c == ")")
-        if depth < 0:
-            return None
+    # reject "offset(a) * (b)": the parentheses must enclose the chunk
+    if any(depth < 0 for _, _, depth in _scan(inner)):
+        return None
     return inner.strip()
 
 
@@ -136,17 +193,48 @@ def _split_arguments(inner: str) -> list[str]:
     return [inner[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def _scan(text: str):
+    """(position, character, depth) of every character outside quotes.
+
+    ``depth`` counts the brackets ``(``, ``[`` and ``{`` open after the character; text
+    between backticks or quotes (a backticked name, ``'x'``) is skipped, so it never splits
+    terms.
+    """
+    depth, quote = 0, None
+    for pos, c in enumerate(text):
+        if quote is not None:
+            quote = None if c == quote else quote
+            continue
+        if c in _QUOTES:
+            quote = c
+            continue
+        depth += (c in _OPEN) - (c in _CLOSE)
+        yield pos, c, depth
+
+
 def _check_parentheses(text: str) -> None:
-    depth = 0
-    for pos, char in enumerate(text):
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise FormulaError(_pointer(text, pos, "unmatched ')'"))
-    if depth > 0:
-        raise FormulaError(_pointer(text, text.rfind("("), "'(' is never closed"))
+    """Brackets must pair up and quotes close, or a FormulaError points at the culprit."""
+    stack: list[int] = []
+    quote = None
+    for pos, c in enumerate(text):
+        if quote is not None:
+            quote = None if c == text[quote] else quote
+        elif c in _QUOTES:
+            quote = pos
+        elif c in _OPEN:
+            stack.append(pos)
+        elif c in _CLOSE:
+            if not stack:
+                raise FormulaError(_pointer(text, pos, f"unmatched {c!r}"))
+            opened = stack.pop()
+            if _OPEN.index(text[opened]) != _CLOSE.index(c):
+                raise FormulaError(
+                    _pointer(text, pos, f"{c!r} closes {text[opened]!r} from position {opened}")
+                )
+    if quote is not None:
+        raise FormulaError(_pointer(text, quote, f"{text[quote]!r} is never closed"))
+    if stack:
+        raise FormulaError(_pointer(text, stack[-1], f"{text[stack[-1]]!r} is never closed"))
 
 
 def _pointer(text: str, pos: int, message: str) -> str:
@@ -154,54 +242,53 @@ def _pointer(text: str, pos: int, message: str) -> str:
 
 
 def _top_level_positions(text: str, char: str) -> list[int]:
-    """Positions of ``char`` outside any parentheses."""
-    depth, found = 0, []
-    for pos, c in enumerate(text):
-        depth += (c == "(") - (c == ")")
-        if c == char and depth == 0:
-            found.append(pos)
-    return found
+    """Positions of ``char`` outside any brackets and quotes."""
+    return [pos for pos, c, depth in _scan(text) if c == char and depth == 0]
 
 
-def _split_terms(rhs: str, text: str) -> list[tuple[str, str]]:
-    """Split on top-level ``+`` and ``-`` into (sign, chunk) pairs."""
-    chunks, depth, sign, start = [], 0, "+", 0
-    for pos, c in enumerate(rhs):
-        depth += (c == "(") - (c == ")")
+def _split_terms(rhs: str, text: str, offset: int) -> list[tuple[str, str, int]]:
+    """Split on top-level ``+`` and ``-`` into (sign, chunk, position in text) triples.
+
+    ``offset`` is where ``rhs`` starts in ``text``.
+    """
+    chunks, sign, start = [], "+", 0
+
+    def add(end: int) -> None:
+        raw = rhs[start:end]
+        chunks.append((sign, raw.strip(), offset + start + len(raw) - len(raw.lstrip())))
+
+    for pos, c, depth in _scan(rhs):
         if depth == 0 and c in "+-" and not _is_operator_suffix(rhs, pos):
-            chunk = rhs[start:pos].strip()
-            if chunk:
-                chunks.append((sign, chunk))
+            if rhs[start:pos].strip():
+                add(pos)
             elif pos > 0:
-                raise FormulaError(f"empty term before {c!r} in formula {text!r}")
+                raise FormulaError(_pointer(text, offset + pos, f"empty term before {c!r}"))
             sign, start = c, pos + 1
-    chunk = rhs[start:].strip()
-    if not chunk:
-        raise FormulaError(f"formula {text!r} ends with an operator")
-    chunks.append((sign, chunk))
+    if not rhs[start:].strip():
+        raise FormulaError(_pointer(text, offset + start - 1, "the formula ends with an operator"))
+    add(len(rhs))
     return chunks
 
 
 def _is_operator_suffix(rhs: str, pos: int) -> bool:
-    """True for the sign in ``x**-1`` or ``1e-3``: not a term separator."""
+    """True for the sign in ``x**-1`` or ``1e-3``: not a term separator (but ``x1e - z``)."""
     before = rhs[:pos].rstrip()
-    return before.endswith(("*", "/", "^", "(", ",")) or bool(re.search(r"\d[eE]$", before))
+    return before.endswith(("*", "/", "^", "(", "[", "{", ",")) or bool(_EXPONENT.search(rhs[:pos]))
 
 
 def _bar_term_body(chunk: str) -> str | None:
     """The inside of ``( lhs | group )``, or None if ``chunk`` is not a bar term."""
     if not (chunk.startswith("(") and chunk.endswith(")")):
         return None
-    depth = 0
-    for pos, c in enumerate(chunk):
-        depth += (c == "(") - (c == ")")
+    for pos, _, depth in _scan(chunk):
         if depth == 0 and pos < len(chunk) - 1:
             return None  # e.g. "(a + b):c" -- parentheses do not enclose the chunk
     inner = chunk[1:-1]
     return inner if _top_level_positions(inner, "|") else None
 
 
-def _expand_bar_term(inner: str, chunk: str) -> list[GroupTerm]:
+def _expand_bar_term(inner: str, chunk: str, text: str, start: int) -> list[GroupTerm]:
+    """The GroupTerms of one bar term ``chunk`` (which begins at ``text[start]``)."""
     bars = _top_level_positions(inner, "|")
     double = len(bars) == 2 and bars[1] == bars[0] + 1
     if len(bars) > 1 and not double:
@@ -213,6 +300,8 @@ def _expand_bar_term(inner: str, chunk: str) -> list[GroupTerm]:
         raise FormulaError(f"random-effect term {chunk!r} names no grouping factor")
     if re.fullmatch(r"(0|-\s*1)", lhs):
         raise FormulaError(f"random-effect term {chunk!r} has no effects (only '{lhs}')")
+    lhs_start = start + 1 + len(inner) - len(inner.lstrip())
+    _check_syntax(lhs, text, lhs_start, f"random-effect term {chunk!r}:")
     part = RandomPart(expr=lhs, correlated=not double)
     return [
         GroupTerm(group=":".join(factors), factors=factors, parts=(part,))

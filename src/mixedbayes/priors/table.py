@@ -133,6 +133,11 @@ def make_priors(design: Design, family: Family, user: Mapping | None = None) -> 
         For a key naming an unknown class, group or coefficient, a value that is not a
         Prior, or a prior whose support does not fit its class.
     """
+    if user is not None and not isinstance(user, Mapping):
+        raise PriorError(
+            f"priors must be a dict such as {{'b': mb.Prior('Normal', mu=0, sigma=1)}}, "
+            f"got {type(user).__name__}"
+        )
     entries = default_priors(design, family)
     keys = [(_parse_key(key, value), key, value) for key, value in (user or {}).items()]
     for (cls, group, coef), key, prior in sorted(keys, key=lambda k: _specificity(k[0])):
@@ -153,7 +158,7 @@ def make_priors(design: Design, family: Family, user: Mapping | None = None) -> 
 def _parse_key(key, value) -> tuple[str, str | None, str | None]:
     if not isinstance(value, Prior):
         raise PriorError(f"prior for {key!r} must be a mb.Prior, got {type(value).__name__}")
-    parts = (key,) if isinstance(key, str) else tuple(key)
+    parts = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, tuple) else ()
     if not parts or not all(isinstance(p, str) for p in parts) or len(parts) > 3:
         raise PriorError(f"prior key {key!r} must be a class name or a tuple of 2-3 strings")
     cls, rest = parts[0], parts[1:]

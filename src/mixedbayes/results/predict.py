@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
+from ..sampling import check_count
 from .stats import check_prob, equal_tailed
 
 KINDS = ("mean", "link", "response")
@@ -35,9 +36,11 @@ def predict(
 ):
     """See :meth:`mixedbayes.Fit.predict`."""
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
     if new_groups not in NEW_GROUPS:
-        raise ValueError(f"new_groups must be one of {NEW_GROUPS}, got {new_groups!r}")
+        raise DataError(f"new_groups must be one of {NEW_GROUPS}, got {new_groups!r}")
+    if max_draws is not None:
+        max_draws = check_count("max_draws", max_draws, 1)
     prob = check_prob(prob)
     model, family = fit.model, fit.model.family
     need_trials = family.response == "binomial" and kind != "link"

@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import DataError
+
 COLUMNS = ["estimate", "sd", "lower", "upper", "rhat", "ess_bulk", "ess_tail"]
 
 
 def check_prob(prob: float) -> float:
     """``prob`` if it is a probability strictly between 0 and 1."""
     if not isinstance(prob, int | float) or not 0 < prob < 1:
-        raise ValueError(f"prob must be between 0 and 1 (e.g. 0.95), got {prob!r}")
+        raise DataError(f"prob must be between 0 and 1 (e.g. 0.95), got {prob!r}")
     return float(prob)
 
 
