@@ -88,7 +88,7 @@ def build_model(
             eta = eta + design.offset
         for block in design.blocks:
             if block.group == marginalize:
-                chol = covariance_factor(block, priors)
+                chol = covariance_factor(block, priors, compact=True)
             else:
                 eta = eta + _random_effects(block, priors)
         aux.update({name: priors.get(name).create(name) for name in family.aux})
@@ -169,24 +169,63 @@ def _random_effects(block: RandomBlock, priors: PriorSet):
     return _gather(block, columns)
 
 
+def _pairs_factor(block: RandomBlock, priors: PriorSet, sd_priors) -> pt.TensorVariable:
+    """Correlated pairs as sds and ``rho``: for two coefficients LKJ(eta) is
+    ``(rho + 1) / 2 ~ Beta(eta, eta)``, so the prior is exactly ``LKJCholeskyCov``'s.
+
+    ``rho_g`` (``rho_g_i`` for the i-th pair; it is ``(rho + 1) / 2``, reported through
+    ``cor_g``) is sampled; its graph is a few scalar
+    operations, where ``LKJCholeskyCov``'s packed transform costs more per gradient than
+    the marginal likelihood it feeds.
+    """
+    g, dim = block.group, coef_dim(block.group)
+    k = len(block.coefs)
+    eta = priors.get("cor", g).params.get("eta", 1.0)
+    sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
+    entries = {(j, j): sd[j] for j in range(k)}
+    cor = pt.eye(k)
+    for i, (p, q) in enumerate(block.correlated_groups):
+        name = f"rho_{g}" + (f"_{i}" if len(block.correlated_groups) > 1 else "")
+        rho = 2.0 * pm.Beta(name, eta, eta) - 1.0
+        entries[q, p] = sd[q] * rho
+        entries[q, q] = sd[q] * pt.sqrt(1.0 - rho**2)
+        cor = pt.set_subtensor(cor[p, q], rho)
+        cor = pt.set_subtensor(cor[q, p], rho)
+    pm.Deterministic(f"cor_{g}", cor, dims=(dim, dim + "_"))
+    return _lower(entries, k)
+
+
+def _lower(entries: dict, k: int):
+    """A k x k matrix stacked from scalar ``entries`` ({(i, j): value}; others zero).
+
+    Indexing it later (``chol[i, j]``) is rewritten to the scalar itself, and unlike
+    ``pt.diag`` its gradient needs no Python-only operation.
+    """
+    zero = pt.constant(0.0)
+    return pt.stack([pt.stack([entries.get((i, j), zero) for j in range(k)]) for i in range(k)])
+
+
 def _may_be_nonzero(block: RandomBlock, i: int, j: int) -> bool:
     """Whether ``chol[i, j]`` can be nonzero: diagonal, or both in one correlated term."""
     return i == j or any(i in group and j in group for group in block.correlated_groups)
 
 
-def covariance_factor(block: RandomBlock, priors: PriorSet):
+def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = False):
     """Lower-triangular ``chol`` with ``chol @ chol.T`` the covariance of a level's effects.
 
     Creates the sd priors and, per correlated term, an ``LKJCholeskyCov`` (the sd priors as
     its ``sd_dist``), and records ``sd_g`` (and ``cor_g``). ``||`` terms and single
-    coefficients give diagonal blocks.
+    coefficients give diagonal blocks. ``compact=True`` writes correlated pairs (intercept
+    and one slope) as two sds and a correlation instead (:func:`_pairs_factor`).
     """
     g, dim = block.group, coef_dim(block.group)
     sd_priors = [priors.get("sd", g, coef) for coef in block.coefs]
     k = len(block.coefs)
     if not block.correlated_groups:
         sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
-        return pt.diag(sd)
+        return _lower({(j, j): sd[j] for j in range(k)}, k)
+    if compact and all(len(group) == 2 for group in block.correlated_groups):
+        return _pairs_factor(block, priors, sd_priors)
 
     eta = priors.get("cor", g).params.get("eta", 1.0)
     chol, sd_parts, cor = pt.zeros((k, k)), [], pt.eye(k)
