@@ -569,3 +569,10 @@ def test_more_random_effects_than_observations(data):
             "score ~ occasion + (1 + occasion + I(occasion**2) + x | student)",
             small.assign(student=np.repeat(["a", "b", "c", "d"], 3)),
         )
+
+
+@pytest.mark.parametrize("name", ["b", "sigma", "Intercept"])
+def test_grouping_factor_named_like_a_parameter_is_refused(name):
+    data = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "x": [0.0, 1.0, 0.0, 1.0], name: list("aabb")})
+    with pytest.raises(DataError, match=f"grouping factor '{name}'.*rename"):
+        mb.Model(f"y ~ x + (1 | {name})", data)

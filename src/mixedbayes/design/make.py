@@ -55,6 +55,7 @@ def make_design(
     )
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
     _check_rank(X, fixed_terms)
+    _check_group_names(formula)
     blocks = tuple(_block(term, clean, context) for term in formula.groups)
     _check_support(blocks, len(clean))
     return Design(
@@ -137,6 +138,21 @@ def _check_rank(X: np.ndarray, names: tuple[str, ...]) -> None:
             UserWarning,
             stacklevel=4,
         )
+
+
+# names of model variables and dimensions a grouping factor's levels dimension would shadow
+RESERVED = {"Intercept", "Intercept_centered", "b", "sigma", "nu", "shape", "phi", "obs"}
+RESERVED |= {"fixed_term", "threshold", "chain", "draw"}
+
+
+def _check_group_names(formula: Formula) -> None:
+    for term in formula.groups:
+        if term.group in RESERVED:
+            raise DataError(
+                f"grouping factor {term.group!r} has the name of a model parameter or "
+                f"dimension ({', '.join(sorted(RESERVED))}); rename the column, e.g. "
+                f"data.rename(columns={{{term.group!r}: '{term.group}_id'}})"
+            )
 
 
 def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:

@@ -29,15 +29,18 @@ class ConvergenceWarning(UserWarning):
 
 _ADVICE = {
     "divergent": "raise target_accept (e.g. fit(target_accept=0.95)), give the sds more "
-    "informative priors, or, for Gaussian models, integrate the random effects out",
+    "informative priors, or, for Gaussian models, integrate the random effects out "
+    "(fit(marginalize=True), or name the factor with the most levels)",
     "R-hat": "run longer chains (more tune and draws) and check the priors; a factor with "
     "few levels may need a more informative sd prior",
     "ESS": "draw more (draws=), or reparametrize: more informative sd priors help the "
-    "non-centered random effects",
+    "non-centered random effects, and Gaussian models mix best with a factor's effects "
+    "integrated out (fit(marginalize=...))",
     "tree depth": "the sampler is taking very long trajectories: rescale predictors "
     "(scale(x)) or tighten priors",
     "E-BFMI": "the momentum resampling explores the energy poorly: usually a funnel between "
-    "an sd and its random effects; try more informative sd priors",
+    "an sd and its random effects; try more informative sd priors, or (Gaussian) "
+    "fit(marginalize=...)",
 }
 
 
