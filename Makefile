@@ -16,7 +16,7 @@ demo: $(STAMP)  ## fit a random-slopes model on the shipped demo data and print 
 	$(BIN)/python -m mixedbayes demo
 
 test: $(STAMP)  ## lint, then unit tests and the slow sampling tests
-	$(BIN)/ruff check src tests data benchmarks validation
+	$(BIN)/ruff check src tests data benchmarks validation examples
 	$(BIN)/python -m pytest -ra
 
 test-fast: $(STAMP)  ## unit tests only (no sampling)
@@ -32,8 +32,8 @@ data: $(STAMP)  ## regenerate the stand-in data sets in data/ with mb.simulate
 	$(BIN)/python data/make_data.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests data benchmarks validation
-	$(BIN)/ruff format --check src tests data
+	$(BIN)/ruff check src tests data benchmarks validation examples
+	$(BIN)/ruff format --check src tests data benchmarks validation examples
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info site

@@ -184,3 +184,20 @@ def test_marginal_fit_posterior_has_the_random_effects(data):
     assert "z_g" not in posterior and posterior["r_g"].shape == (1, 20, 6, 2)
     assert isinstance(fit.idata, az.InferenceData)
     assert fit.ranef().shape[0] == 12
+
+
+def test_starting_points_jitter_everything_but_the_slopes(data):
+    """Slopes on a large-scale predictor must not start U(-1, 1) away from their prior."""
+    from mixedbayes.sampling import starting_points
+
+    model = mb.Model("y ~ x + I(x * 100) + (1 | g)", data, family="gaussian").pymc_model
+    points = starting_points(model, 3, random_seed=4)
+    default = model.initial_point()
+    for point in points:
+        np.testing.assert_array_equal(point["b"], default["b"])
+    assert len({float(p["Intercept_centered"]) for p in points}) == 3  # jittered per chain
+    again = starting_points(model, 3, random_seed=4)
+    assert all(
+        float(a["sigma_log__"]) == float(b["sigma_log__"])
+        for a, b in zip(points, again, strict=True)
+    )
