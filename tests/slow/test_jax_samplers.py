@@ -1,8 +1,8 @@
 """The JAX samplers (for users with a GPU), run here on the CPU.
 
-A marginalized Gaussian model (random effects drawn afterwards) and a plain logistic one:
-the Gaussian fits must cover the simulation's fixed effects with their 99% intervals, the
-logistic one find the clear positive slope, and the same seed must give identical draws.
+A marginalized Gaussian model (the likelihood translated to JAX, random effects drawn
+afterwards): each sampler must cover the simulation's fixed effects with its 99%
+intervals, and the same seed must give identical draws.
 """
 
 import numpy as np
@@ -29,32 +29,17 @@ def data():
     )
 
 
-@pytest.mark.parametrize(
-    "sampler, family, twice",
-    [
-        ("numpyro", "gaussian", True),
-        ("blackjax", "gaussian", False),
-        ("numpyro", "bernoulli", False),
-    ],
-)
-def test_jax_sampler_recovers_and_reproduces(data, sampler, family, twice):
+@pytest.mark.parametrize("sampler, twice", [("numpyro", True), ("blackjax", False)])
+def test_jax_sampler_recovers_and_reproduces(data, sampler, twice):
     pytest.importorskip(sampler)
-    if family == "bernoulli":
-        data = data.assign(y=(data.y > data.y.median()).astype(int))
-        formula = "y ~ x + (1 | g)"
-    else:
-        formula = "y ~ x + (1 + x | g)"
-    model = mb.Model(formula, data, family=family)
+    model = mb.Model("y ~ x + (1 + x | g)", data)
     kwargs = dict(draws=300, tune=300, chains=2, random_seed=2, sampler=sampler)
     fit = model.fit(progressbar=False, **kwargs)
-    if family == "gaussian":
-        assert fit.idata.posterior.attrs["marginalized"] == "g"
-        assert "r_g" in fit.idata.posterior
-        fixef = fit.fixef(prob=0.99).set_index("term")
-        for term, value in TRUTH.items():
-            assert fixef.lower[term] < value < fixef.upper[term], term
-    else:
-        assert (fit.fixef().set_index("term").estimate["x"]) > 0.5  # a clear positive effect
+    assert fit.idata.posterior.attrs["marginalized"] == "g"
+    assert "r_g" in fit.idata.posterior
+    fixef = fit.fixef(prob=0.99).set_index("term")
+    for term, value in TRUTH.items():
+        assert fixef.lower[term] < value < fixef.upper[term], term
     if twice:  # the same seed gives the same draws, the drawn random effects included
         again = model.fit(progressbar=False, **kwargs)
         np.testing.assert_array_equal(fit.idata.posterior["b"], again.idata.posterior["b"])

@@ -39,7 +39,7 @@ def compare(data, formula, group):
     fits = {
         marginalize: mb.Model(formula, data).fit(
             draws=1000,
-            tune=1000,
+            tune=500,
             chains=2,
             random_seed=3,
             progressbar=False,
