@@ -10,7 +10,7 @@ from collections.abc import Callable
 import arviz as az
 import numpy as np
 import pymc as pm
-from pymc.initial_point import make_initial_point_fns_per_chain
+from pymc.initial_point import make_initial_point_fn
 from pymc.util import _get_seeds_per_chain
 
 from .errors import SamplingError
@@ -126,8 +126,6 @@ def starting_points(model: pm.Model, chains: int, random_seed) -> list[dict]:
     value (0 or the prior's centre); everything else is jittered as PyMC would.
     """
     jittered = {rv for rv in model.free_RVs if rv.name != "b"}
-    functions = make_initial_point_fns_per_chain(
-        model=model, overrides=None, jitter_rvs=jittered, chains=chains
-    )
-    seeds = _get_seeds_per_chain(random_seed, chains)
-    return [function(seed) for function, seed in zip(functions, seeds, strict=True)]
+    # untransformed values keyed by variable name: what pm.sample's initvals expects
+    function = make_initial_point_fn(model=model, jitter_rvs=jittered, return_transformed=False)
+    return [function(seed) for seed in _get_seeds_per_chain(random_seed, chains)]

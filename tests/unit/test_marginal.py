@@ -198,6 +198,19 @@ def test_starting_points_jitter_everything_but_the_slopes(data):
     assert len({float(p["Intercept_centered"]) for p in points}) == 3  # jittered per chain
     again = starting_points(model, 3, random_seed=4)
     assert all(
-        float(a["sigma_log__"]) == float(b["sigma_log__"])
+        float(a["sigma"]) == float(b["sigma"]) and a["sigma"] > 0  # untransformed
         for a, b in zip(points, again, strict=True)
     )
+
+
+def test_starting_points_are_accepted_as_initvals_with_a_cholesky_factor(data):
+    """pm.sample converts initvals by name; transformed LKJ values once broke that."""
+    from pymc.initial_point import make_initial_point_fn
+
+    from mixedbayes.sampling import starting_points
+
+    data = data.assign(yes=(data.y > data.y.median()).astype(int))
+    model = mb.Model("yes ~ x + (1 + x | g)", data, family="bernoulli").pymc_model
+    point = starting_points(model, 2, random_seed=1)[1]
+    start = make_initial_point_fn(model=model, overrides=point)(0)  # what pm.sample does
+    assert np.isfinite(model.compile_logp()(start))
