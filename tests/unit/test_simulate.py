@@ -153,17 +153,17 @@ def test_cumulative_response_is_an_ordered_categorical_with_threshold_probabilit
 
 def test_crossed_factors_use_every_level_equally_often():
     data = simulate(
-        "y ~ (1 | a) + (1 | b)",
-        groups={"a": 12, "b": 5},
+        "y ~ (1 | a) + (1 | site)",
+        groups={"a": 12, "site": 5},
         n_per_group=4,
-        sd={"a": 1, "b": 1},
+        sd={"a": 1, "site": 1},
         sigma=1,
         random_seed=9,
     )
     assert len(data) == 48
     assert data["a"].value_counts().eq(4).all()
-    counts = data["b"].value_counts()
-    assert data["b"].nunique() == 5 and counts.max() - counts.min() <= 1
+    counts = data["site"].value_counts()
+    assert data["site"].nunique() == 5 and counts.max() - counts.min() <= 1
 
 
 def test_nested_factors_are_numbered_within_their_parent():
