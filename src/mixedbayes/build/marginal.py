@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import xarray as xr
 
 from ..design import Design, RandomBlock
+from ..errors import SamplingError
 from .marginal_op import marginal_logp
 
 _CHUNK = 20_000_000  # values per chunk when drawing the integrated effects
@@ -34,8 +35,6 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     the most levels (then the most coefficients). ``True`` insists (an error otherwise);
     a factor's name picks it; ``False`` never integrates.
     """
-    from ..errors import SamplingError
-
     if marginalize is False or marginalize is None:
         return None
     exact = family.name == "gaussian" and family.link == "identity"
