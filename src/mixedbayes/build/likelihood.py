@@ -1,13 +1,16 @@
 """The PyMC likelihood of each family (parametrizations in :mod:`mixedbayes.families`).
 
-Each function adds the observed variable given the linear predictor ``eta``; logit links
-use PyMC's ``logit_p`` arguments, which stay finite in the tails.
+Each function adds the observed variable given the linear predictor ``eta``. Bernoulli and
+binomial models with the logit link use :func:`logit_binomial`, which stays finite in the
+tails and costs one ``softplus`` per row.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from scipy.special import expit, gammaln
 
 from ..families import Family
 
@@ -41,7 +44,9 @@ def add_likelihood(family: Family, name: str, eta, aux: dict, design, dims: str)
     if family.name == "student_t":
         return pm.StudentT(name, nu=aux["nu"], mu=eta, sigma=aux["sigma"], observed=y, dims=dims)
     if family.name in ("bernoulli", "binomial"):
-        p = {"logit_p": eta} if link == "logit" else {"p": inverse_link(link, eta)}
+        if link == "logit":
+            return logit_binomial(name, eta, y, design.trials, dims)
+        p = {"p": inverse_link(link, eta)}
         if family.name == "bernoulli":
             return pm.Bernoulli(name, **p, observed=y, dims=dims)
         return pm.Binomial(name, n=design.trials, **p, observed=y, dims=dims)
@@ -66,3 +71,24 @@ def add_likelihood(family: Family, name: str, eta, aux: dict, design, dims: str)
             name, eta=eta, cutpoints=cut, sigma=1.0, compute_p=False, observed=y, dims=dims
         )
     raise ValueError(f"no PyMC likelihood for family {family.name!r}")
+
+
+def logit_binomial(name: str, eta, y, trials, dims: str):
+    """Observed successes ``y`` of ``trials`` (1 for bernoulli) with logit ``eta``.
+
+    ``log p(y) = y * eta - n * softplus(eta) + log C(n, y)``: one ``softplus`` per row,
+    where PyMC's ``logit_p`` form evaluates two (both branches of a switch) plus a check
+    of ``p``. That halves the cost of a gradient on large logistic models.
+    """
+    n = np.ones_like(y, dtype=float) if trials is None else np.asarray(trials, dtype=float)
+    y = np.asarray(y, dtype=float)
+    log_choose = gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1)
+
+    def logp(value, eta):
+        density = value * eta - n * pt.softplus(eta)
+        return density + log_choose if np.any(log_choose) else density
+
+    def random(eta, rng=None, size=None):
+        return rng.binomial(n.astype(int), expit(eta), size=size)
+
+    return pm.CustomDist(name, eta, logp=logp, random=random, observed=y, dims=dims)
