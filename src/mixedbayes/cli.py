@@ -98,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--cores", type=int, help="chains run in parallel (min(chains, 4))")
     fit.add_argument("--seed", type=int, help="random seed: the same seed gives the same draws")
     fit.add_argument(
-        "--sampler", default="auto", choices=SAMPLERS, help="NUTS implementation (auto: PyMC)"
+        "--sampler",
+        default="auto",
+        choices=SAMPLERS,
+        help="NUTS implementation (auto: numpyro, else PyMC)",
     )
     fit.add_argument(
         "--target-accept", type=float, default=0.8, help="raise towards 0.99 on divergences"

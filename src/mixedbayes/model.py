@@ -160,7 +160,8 @@ class Model:
         random_seed : int, optional
             The same seed gives identical draws (for a given sampler and machine).
         sampler : {"auto", "pymc", "nutpie", "numpyro", "blackjax"}
-            "auto" is PyMC's NUTS; the others need their package installed.
+            "auto" is numpyro's NUTS (compiled once, then cached on disk; PyMC's own if
+            numpyro is missing); "nutpie" and "blackjax" need their package installed.
         progressbar : bool, default True
         target_accept : float, default 0.8
             Raise towards 0.99 if the fit reports divergences.

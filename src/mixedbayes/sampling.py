@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import numbers
+import os
 from collections.abc import Callable
 
 import arviz as az
@@ -17,13 +18,23 @@ from .errors import SamplingError
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
 _MODULES = {"nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
+JAX_SAMPLERS = ("numpyro", "blackjax")
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
 
 
 def choose_sampler(sampler: str) -> str:
     """Resolve ``"auto"`` and check that the chosen sampler is installed.
 
-    ``"auto"`` is PyMC's own NUTS, whose compiled C graph is fast to build and cached
-    across runs; the others are used only when asked for.
+    ``"auto"`` is numpyro's NUTS where numpyro is installed (it is a dependency), else
+    PyMC's own. numpyro runs the whole NUTS loop in compiled XLA code, and its compiled
+    program is kept in JAX's persistent cache (:func:`use_jax_cache`), so refitting the
+    same model and data skips compilation. PyMC's loop runs in Python (about 1.5 ms per
+    iteration and chain whatever the gradient costs); nutpie's numba path compiles for
+    20-45 s on every fit. Measurements: docs/performance.md.
     """
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         close = []
@@ -35,9 +46,9 @@ def choose_sampler(sampler: str) -> str:
             f"unknown sampler {sampler!r}; {hint}choose one of {', '.join(SAMPLERS)}"
         )
     if sampler == "auto":
-        return "pymc"
+        return "numpyro" if installed("numpyro") and installed("jax") else "pymc"
     module = _MODULES.get(sampler)
-    if module and importlib.util.find_spec(module) is None:
+    if module and not installed(module):
         raise SamplingError(
             f"sampler {sampler!r} needs the {module!r} package: pip install {module}"
         )
@@ -99,9 +110,20 @@ def sample(
     nuts_sampler = choose_sampler(sampler)
     if not isinstance(model, pm.Model):
         model = model()
-    start = {}
-    if nuts_sampler == "pymc":
-        start = {"initvals": starting_points(model, chains, random_seed), "init": "adapt_diag"}
+    initvals = starting_points(model, chains, random_seed)
+    if nuts_sampler in JAX_SAMPLERS:
+        return _sample_jax(
+            model,
+            nuts_sampler,
+            initvals,
+            draws,
+            tune,
+            chains,
+            random_seed,
+            progressbar,
+            target_accept,
+            cores,
+        )
     with model:
         return pm.sample(
             draws=draws,
@@ -113,8 +135,43 @@ def sample(
             target_accept=target_accept,
             nuts_sampler=nuts_sampler,
             compute_convergence_checks=False,
-            **start,
+            initvals=initvals if nuts_sampler == "pymc" else None,
+            **({"init": "adapt_diag"} if nuts_sampler == "pymc" else {}),
         )
+
+
+def _sample_jax(
+    model,
+    nuts_sampler,
+    initvals,
+    draws,
+    tune,
+    chains,
+    random_seed,
+    progressbar,
+    target_accept,
+    cores,
+) -> az.InferenceData:
+    """numpyro or blackjax through PyMC's JAX path (what ``pm.sample`` calls, without first
+    compiling PyMC's own NUTS step), with the compiled program cached on disk."""
+    from pymc.sampling.jax import sample_jax_nuts
+
+    use_jax_cache()
+    serial = "sequential" if nuts_sampler == "numpyro" else "vectorized"
+    return sample_jax_nuts(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=target_accept,
+        random_seed=random_seed,
+        initvals=initvals,
+        jitter=False,  # the starting points are jittered already
+        model=model,
+        progressbar=progressbar,
+        chain_method="parallel" if cores is None or cores > 1 else serial,
+        nuts_sampler=nuts_sampler,
+        compute_convergence_checks=False,
+    )
 
 
 def starting_points(model: pm.Model, chains: int, random_seed) -> list[dict]:
@@ -129,3 +186,27 @@ def starting_points(model: pm.Model, chains: int, random_seed) -> list[dict]:
     # untransformed values keyed by variable name: what pm.sample's initvals expects
     function = make_initial_point_fn(model=model, jitter_rvs=jittered, return_transformed=False)
     return [function(seed) for seed in _get_seeds_per_chain(random_seed, chains)]
+
+
+def cache_dir() -> str:
+    """Where mixedbayes keeps compiled programs: ``$MIXEDBAYES_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mixedbayes`` (``~/.cache/mixedbayes``)."""
+    if os.environ.get("MIXEDBAYES_CACHE_DIR"):
+        return os.environ["MIXEDBAYES_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mixedbayes")
+
+
+def use_jax_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache, unless the user has configured one.
+
+    numpyro compiles the NUTS loop and the log-density into one XLA program (seconds to tens
+    of seconds); with the cache, a later fit of the same model to the same data, in any
+    process, loads it instead. Returns the cache directory in use.
+    """
+    import jax
+
+    if jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", os.path.join(cache_dir(), "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+    return jax.config.jax_compilation_cache_dir

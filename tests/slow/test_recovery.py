@@ -67,10 +67,12 @@ def test_parameters_recovered():
     assert len(misses) <= 2, misses
 
 
-def test_same_seed_same_draws():
+@pytest.mark.parametrize("sampler", ["auto", "pymc"])
+def test_same_seed_same_draws(sampler):
+    """"auto" (numpyro) and PyMC's own sampler; random effects drawn after marginalizing."""
     data = simulate()[:200]
     model = mb.Model("y ~ x + (1 | g)", data)
-    kwargs = dict(draws=30, tune=30, chains=2, progressbar=False)
+    kwargs = dict(draws=30, tune=30, chains=2, progressbar=False, sampler=sampler)
     first = model.fit(random_seed=3, **kwargs).posterior
     second = model.fit(random_seed=3, **kwargs).posterior
     other = model.fit(random_seed=4, **kwargs).posterior

@@ -102,3 +102,15 @@ def test_low_ess_is_reported(model):
     table = slow.diagnostics().set_index("check")
     assert not table.loc["min bulk ESS", "ok"]
     assert table.loc["min bulk ESS", "where"] == "sigma"
+
+
+def test_jax_samplers_tree_depth_counts_draws_at_depth_ten(model):
+    """numpyro and blackjax report a tree depth (1 + log2 of the steps) but no flag."""
+    fit = make_fit(model)
+    stats = fit.idata.sample_stats.drop_vars("reached_max_treedepth")
+    depth = np.full((2, 300), 4)
+    depth[1, :7] = 10
+    stats["tree_depth"] = (("chain", "draw"), depth)
+    fit = mb.Fit(model, az.InferenceData(posterior=fit.posterior, sample_stats=stats))
+    row = fit.diagnostics().set_index("check").loc["draws at max tree depth"]
+    assert row["value"] == 7 and not row["ok"]

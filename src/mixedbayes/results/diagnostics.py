@@ -129,7 +129,12 @@ def _tree_depth_hits(stats) -> int | None:
     for name in ("reached_max_treedepth", "maxdepth_reached"):  # PyMC, nutpie
         if name in stats:
             return int(stats[name].sum())
+    if "tree_depth" in stats:  # numpyro, blackjax: no flag, and a maximum depth of 10
+        return int((stats["tree_depth"] >= JAX_MAX_TREE_DEPTH).sum())
     return None
+
+
+JAX_MAX_TREE_DEPTH = 10
 
 
 def _bfmi(energy: np.ndarray) -> np.ndarray:
