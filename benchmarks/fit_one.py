@@ -11,7 +11,8 @@ loader in ``models.py`` is used.
 Timings (``time.perf_counter`` wall clock, library import not included):
 
 - ``build_s``: constructing the library's model object from formula and data;
-- ``sampling_s``: PyMC's own ``sampling_time`` (the NUTS loop: warm-up and draws);
+- ``sampling_s``: PyMC's own ``sampling_time`` (the NUTS loop: warm-up and draws; with
+  numpyro it also includes compiling, or loading from the cache, the XLA program);
 - ``total_s``: the whole of model construction and ``fit`` (graph building, PyTensor
   compilation, NUTS initialization, sampling, conversion to InferenceData, diagnostics);
 - ``setup_s = total_s - sampling_s``: everything in ``total_s`` but the NUTS loop.
@@ -29,6 +30,7 @@ import os
 import platform
 import resource
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -57,6 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data", default=None, help="pickled DataFrame (from run.py)")
     parser.add_argument("--sampler", default="auto", help="mixedbayes fit(sampler=...)")
     parser.add_argument(
+        "--cold-jax-cache",
+        action="store_true",
+        help="mixedbayes: start from an empty JAX compilation cache (numpyro compiles anew)",
+    )
+    parser.add_argument(
         "--marginalize",
         default=None,
         help="mixedbayes fit(marginalize=...): auto, true or false (default: fit's default)",
@@ -76,7 +83,8 @@ def versions() -> dict[str, str]:
 
 
 def cache_entries() -> dict[str, int]:
-    """Entries in PyTensor's compile caches: C modules, and numba's (nutpie) cache files."""
+    """Entries in the compile caches: PyTensor's C modules, numba's (nutpie) cache files, and
+    mixedbayes's JAX cache (numpyro's compiled programs)."""
     import pytensor
 
     counts = {}
@@ -86,6 +94,13 @@ def cache_entries() -> dict[str, int]:
     numba_dir = Path(pytensor.config.base_compiledir) / "numba"
     if numba_dir.is_dir():
         counts["numba_files"] = sum(1 for _ in numba_dir.iterdir())
+    try:  # absent from bambi's environment
+        from mixedbayes.sampling import cache_dir
+    except ImportError:
+        return counts
+    jax_dir = Path(cache_dir()) / "jax"
+    if jax_dir.is_dir():
+        counts["jax_files"] = sum(1 for _ in jax_dir.iterdir())
     return counts
 
 
@@ -153,13 +168,15 @@ def load_data(spec, path: str | None):
     return pd.read_pickle(path) if path else spec.load()
 
 
-def sampler_used(idata, library: str, fit_kwargs: dict) -> str:
+def sampler_used(idata, library: str, fit_kwargs: dict, cold: bool = False) -> str:
     attrs = dict(getattr(idata.posterior, "attrs", {}))
     name = attrs.get("inference_library") or "pymc"
     version = attrs.get("inference_library_version")
     label = f"{name} {version}" if version else str(name)
     if library == "mixedbayes" and fit_kwargs.get("sampler") not in (None, "auto"):
         label += f" (sampler={fit_kwargs['sampler']})"
+    if library == "mixedbayes" and name == "numpyro":
+        label += ", JAX cache " + ("emptied" if cold else "as found")
     return label
 
 
@@ -186,6 +203,9 @@ def run(args) -> dict:
     }
     data = load_data(spec, args.data)
     row["n_rows"] = int(len(data))
+    if args.library == "mixedbayes" and args.cold_jax_cache:
+        os.environ["MIXEDBAYES_CACHE_DIR"] = tempfile.mkdtemp(prefix="mixedbayes-cold-")
+        row["jax_cache"] = "cold"
     start = time.perf_counter()
     if args.library == "mixedbayes":
         import mixedbayes  # noqa: F401  (import time is not part of the fit)
@@ -202,14 +222,17 @@ def run(args) -> dict:
         idata, build_s, fit_kwargs = fitter(spec, data, args)
     total_s = time.perf_counter() - start
 
+    # PyMC's sampler puts it on sample_stats, its JAX path (numpyro) on the posterior
     sampling_s = idata.sample_stats.attrs.get("sampling_time")
+    if sampling_s is None:
+        sampling_s = idata.posterior.attrs.get("sampling_time")
     sampling_s = float(sampling_s) if sampling_s is not None else None
     cache_after = cache_entries()
     row.update(
         {
             "status": "ok",
             "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k != "progressbar"},
-            "sampler": sampler_used(idata, args.library, fit_kwargs),
+            "sampler": sampler_used(idata, args.library, fit_kwargs, args.cold_jax_cache),
             "random_effects": random_effects(idata, spec, args.library),
             "build_s": build_s,
             "sampling_s": sampling_s,

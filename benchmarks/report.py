@@ -256,21 +256,26 @@ def cache_paragraph(rows: list[dict]) -> str:
 INTRO = """\
 Both libraries fit the same data (run.py loads it once and hands the same rows to both), with
 the same draws, warm-up, chains, seed and parallel chains, one after the other on the same
-machine, each (library, model) in a fresh Python process. Both sample with PyMC's NUTS unless
-the sampler row says otherwise; priors are each library's defaults (both weakly informative
+machine, each (library, model) in a fresh Python process. bambi samples with PyMC's NUTS,
+mixedbayes with its default (`sampler="auto"`: numpyro's NUTS) unless the sampler row says
+otherwise; priors are each library's defaults (both weakly informative
 and scaled to the data), so the posteriors are close but not identical.
 
 - **ESS/s** is the smallest bulk effective sample size over the fixed effects and variance
   parameters (random-effect sds and correlations, sigma) divided by the total wall time,
   compilation included. Per-level random effects are not counted.
-- **setup** is everything but PyMC's NUTS loop: formula and design matrices, building the
+- **setup** is everything but the NUTS loop: formula and design matrices, building the
   PyMC graph, PyTensor's C compilation, NUTS initialization, InferenceData conversion and
   each library's post-processing. **sampling** is PyMC's own `sampling_time` (warm-up and
-  draws). Library imports and data loading are not timed.
+  draws; for numpyro it includes compiling the XLA program, or loading it from the cache).
+  Library imports and data loading are not timed.
 - PyTensor caches compiled C modules in `~/.pytensor`, shared by both environments (same
   PyTensor version). A run is measured once, as it comes: no untimed warm-up run. Its
   "compile-cache entries added" says how much it had to compile; a cold cache adds tens of
-  seconds to setup.
+  seconds to setup. mixedbayes's numpyro programs are cached in `~/.cache/mixedbayes/jax`
+  (JAX's persistent compilation cache); a sampler row ending in "JAX cache emptied" was run
+  with `--cold-jax-cache`, which starts that fit from an empty cache: what a first fit of a
+  model and data set costs.
 - **peak memory** is the larger of the main process's peak resident set size (`getrusage`)
   and the largest sum of the proportional set sizes (PSS) of the run's process tree (main
   process, chain processes, compilers), polled every 0.2 s. PSS counts shared pages (the

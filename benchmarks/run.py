@@ -66,6 +66,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--marginalize", default=None, help="mixedbayes fit(marginalize=...) if it has it"
     )
+    parser.add_argument(
+        "--cold-jax-cache",
+        action="store_true",
+        help="mixedbayes starts each fit from an empty JAX compilation cache",
+    )
     parser.add_argument("--bambi-venv", default=str(BAMBI_VENV), help="bambi's virtualenv")
     parser.add_argument(
         "--report-only", action="store_true", help="re-render --out from --json; no fitting"
@@ -191,6 +196,8 @@ def child_command(python: str, library: str, name: str, data_path: Path, args) -
         command += ["--sampler", args.sampler]
         if args.marginalize is not None:
             command += ["--marginalize", args.marginalize]
+        if args.cold_jax_cache:
+            command.append("--cold-jax-cache")
     return command
 
 
