@@ -116,6 +116,9 @@ class Settings:
         in ``0, ..., L``.
     target_accept : float
         NUTS' target acceptance rate.
+    sampler : str
+        ``Model.fit(sampler=...)``. PyMC's: each simulation is a new data set, and numpyro
+        (``"auto"``) would compile a new XLA program for each (its cache keys on the data).
 
     Notes
     -----
@@ -130,6 +133,7 @@ class Settings:
     chains: int = 2
     n_ranks: int = 49
     target_accept: float = 0.8
+    sampler: str = "pymc"
 
 
 # --------------------------------------------------------------------------- simulation
@@ -332,6 +336,7 @@ def run_simulation(family: str, sim: int, settings: Settings) -> dict:
                 random_seed=sim,
                 progressbar=False,
                 target_accept=settings.target_accept,
+                sampler=settings.sampler,
                 cores=1,
             )
     except Exception as error:  # recorded and counted in the summary, never dropped
@@ -375,6 +380,7 @@ def load_record(path: Path, settings: Settings) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
+    record["settings"] = {"sampler": "pymc", **record["settings"]}  # older runs: PyMC's
     if record["settings"] != asdict(settings):
         raise SystemExit(
             f"{path} was run with {record['settings']}, not {asdict(settings)}: use another "
@@ -634,8 +640,11 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--chains", type=int, default=Settings.chains)
     parser.add_argument("--n-ranks", type=int, default=Settings.n_ranks, help="L")
     parser.add_argument("--target-accept", type=float, default=Settings.target_accept)
+    parser.add_argument("--sampler", default=Settings.sampler, help="Model.fit(sampler=...)")
     args = parser.parse_args(argv)
-    settings = Settings(args.draws, args.tune, args.chains, args.n_ranks, args.target_accept)
+    settings = Settings(
+        args.draws, args.tune, args.chains, args.n_ranks, args.target_accept, args.sampler
+    )
     families = FAMILIES if args.family == "all" else (args.family,)
     records = {}
     for family in families:
