@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+# hand-written reading of the numbers, kept across re-runs and placed after the summary
+ANALYSIS = Path(__file__).with_name("analysis.md")
 
 OURS, THEIRS = "mixedbayes", "bambi"
 MILLION_GOAL = {"total_s": 300.0, "peak_mb": 6144.0}  # 4 x 1000 draws in 5 min, under 6 GB
@@ -312,6 +316,7 @@ def render(rows: list[dict], meta: dict) -> str:
         "draws per second.",
         "",
         summary_table(names, rows),
+        ANALYSIS.read_text().strip() + "\n" if ANALYSIS.exists() else "",
         "## Models",
         "",
     ]

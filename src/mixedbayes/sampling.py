@@ -110,48 +110,28 @@ def sample(
     nuts_sampler = choose_sampler(sampler)
     if not isinstance(model, pm.Model):
         model = model()
+    common = dict(
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        random_seed=random_seed,
+        progressbar=progressbar,
+        target_accept=target_accept,
+        compute_convergence_checks=False,
+    )
+    if nuts_sampler == "nutpie":  # nutpie takes no starting points
+        with model:
+            return pm.sample(nuts_sampler="nutpie", cores=cores or min(chains, 4), **common)
     initvals = starting_points(model, chains, random_seed)
     if nuts_sampler in JAX_SAMPLERS:
-        return _sample_jax(
-            model,
-            nuts_sampler,
-            initvals,
-            draws,
-            tune,
-            chains,
-            random_seed,
-            progressbar,
-            target_accept,
-            cores,
-        )
+        return _sample_jax(model, nuts_sampler, initvals, cores, **common)
     with model:
         return pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=cores if cores is not None else min(chains, 4),
-            random_seed=random_seed,
-            progressbar=progressbar,
-            target_accept=target_accept,
-            nuts_sampler=nuts_sampler,
-            compute_convergence_checks=False,
-            initvals=initvals if nuts_sampler == "pymc" else None,
-            **({"init": "adapt_diag"} if nuts_sampler == "pymc" else {}),
+            cores=cores or min(chains, 4), initvals=initvals, init="adapt_diag", **common
         )
 
 
-def _sample_jax(
-    model,
-    nuts_sampler,
-    initvals,
-    draws,
-    tune,
-    chains,
-    random_seed,
-    progressbar,
-    target_accept,
-    cores,
-) -> az.InferenceData:
+def _sample_jax(model, nuts_sampler, initvals, cores, **common) -> az.InferenceData:
     """numpyro or blackjax through PyMC's JAX path (what ``pm.sample`` calls, without first
     compiling PyMC's own NUTS step), with the compiled program cached on disk."""
     from pymc.sampling.jax import sample_jax_nuts
@@ -159,18 +139,12 @@ def _sample_jax(
     use_jax_cache()
     serial = "sequential" if nuts_sampler == "numpyro" else "vectorized"
     return sample_jax_nuts(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        target_accept=target_accept,
-        random_seed=random_seed,
+        model=model,
+        nuts_sampler=nuts_sampler,
         initvals=initvals,
         jitter=False,  # the starting points are jittered already
-        model=model,
-        progressbar=progressbar,
         chain_method="parallel" if cores is None or cores > 1 else serial,
-        nuts_sampler=nuts_sampler,
-        compute_convergence_checks=False,
+        **common,
     )
 
 
