@@ -17,8 +17,7 @@ from pymc.util import _get_seeds_per_chain
 from .errors import SamplingError
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
-_MODULES = {"nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
-JAX_SAMPLERS = ("numpyro", "blackjax")
+JAX_SAMPLERS = ("numpyro", "blackjax")  # like nutpie, each is the package of its name
 
 
 def installed(module: str) -> bool:
@@ -46,11 +45,10 @@ def choose_sampler(sampler: str) -> str:
             f"unknown sampler {sampler!r}; {hint}choose one of {', '.join(SAMPLERS)}"
         )
     if sampler == "auto":
-        return "numpyro" if installed("numpyro") and installed("jax") else "pymc"
-    module = _MODULES.get(sampler)
-    if module and not installed(module):
+        return "numpyro" if installed("numpyro") else "pymc"  # numpyro requires jax
+    if sampler in ("nutpie", *JAX_SAMPLERS) and not installed(sampler):
         raise SamplingError(
-            f"sampler {sampler!r} needs the {module!r} package: pip install {module}"
+            f"sampler {sampler!r} needs the {sampler!r} package: pip install {sampler}"
         )
     return sampler
 

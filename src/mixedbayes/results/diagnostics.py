@@ -123,18 +123,18 @@ def _parameter_table(fit) -> pd.DataFrame:
     return pd.concat([f[columns] for f in frames], ignore_index=True)
 
 
+JAX_MAX_TREE_DEPTH = 10  # numpyro's and blackjax's default maximum
+
+
 def _tree_depth_hits(stats) -> int | None:
     if stats is None:
         return None
     for name in ("reached_max_treedepth", "maxdepth_reached"):  # PyMC, nutpie
         if name in stats:
             return int(stats[name].sum())
-    if "tree_depth" in stats:  # numpyro, blackjax: no flag, and a maximum depth of 10
+    if "tree_depth" in stats:  # numpyro, blackjax: a depth, but no flag
         return int((stats["tree_depth"] >= JAX_MAX_TREE_DEPTH).sum())
     return None
-
-
-JAX_MAX_TREE_DEPTH = 10
 
 
 def _bfmi(energy: np.ndarray) -> np.ndarray:
