@@ -172,7 +172,8 @@ class Model:
             and sample the rest (exact; much faster mixing), then draw those effects from
             their conditional posterior. "auto" does so for Gaussian models, choosing the
             factor with the most levels; a factor's name chooses it; False samples every
-            random effect (non-centered).
+            random effect (non-centered). Small crossed factors (at most 50 effects in
+            all) are integrated out along with it when it has at most two coefficients.
 
         Returns
         -------
@@ -198,10 +199,10 @@ class Model:
         )
         if group is not None:
             posterior = idata.posterior
-            posterior[f"r_{group}"] = draw_random_effects(
-                self.design, group, posterior, random_seed
-            )
-            posterior.attrs["marginalized"] = group
+            effects = draw_random_effects(self.design, group, posterior, random_seed)
+            for name, values in effects.items():
+                posterior[name] = values
+            posterior.attrs["marginalized"] = ", ".join(name[2:] for name in effects)
         fit = Fit(self, idata)
         warn_if_unreliable(fit)
         return fit

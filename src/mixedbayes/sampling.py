@@ -33,7 +33,8 @@ def choose_sampler(sampler: str) -> str:
     program is kept in JAX's persistent cache (:func:`use_jax_cache`), so refitting the
     same model and data skips compilation. PyMC's loop runs in Python (about 1.5 ms per
     iteration and chain whatever the gradient costs); nutpie's numba path compiles for
-    20-45 s on every fit. Measurements: docs/performance.md.
+    20-45 s on every fit. Measurements: docs/performance.md. :func:`sample` makes one
+    exception (:func:`has_large_sparse_products`).
     """
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         close = []
@@ -51,6 +52,25 @@ def choose_sampler(sampler: str) -> str:
             f"sampler {sampler!r} needs the {sampler!r} package: pip install {sampler}"
         )
     return sampler
+
+
+def has_large_sparse_products(model: pm.Model) -> bool:
+    """Whether the log density multiplies large sparse data matrices (crossed factors with
+    many levels, :mod:`mixedbayes.build.sparse`).
+
+    ``"auto"`` then samples with PyMC's NUTS: those products run in SciPy from the C
+    backend, while XLA on the CPU has only a slow scatter for them. On InstEval (a product
+    with 73,421 nonzeros per gradient) that made PyMC's sampler three times as fast as
+    numpyro (docs/performance.md).
+    """
+    from pytensor.graph.traversal import ancestors
+
+    from .build.sparse import SparseProduct
+
+    outputs = [*model.potentials, *model.observed_RVs]
+    return any(
+        v.owner is not None and isinstance(v.owner.op, SparseProduct) for v in ancestors(outputs)
+    )
 
 
 def check_count(name: str, value, minimum: int) -> int:
@@ -108,6 +128,8 @@ def sample(
     nuts_sampler = choose_sampler(sampler)
     if not isinstance(model, pm.Model):
         model = model()
+    if sampler == "auto" and has_large_sparse_products(model):
+        nuts_sampler = "pymc"
     common = dict(
         draws=draws,
         tune=tune,

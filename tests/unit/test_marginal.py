@@ -12,6 +12,7 @@ import pytensor.tensor as pt
 import pytest
 import xarray as xr
 from scipy import stats
+from scipy.linalg import block_diag
 
 import mixedbayes as mb
 from mixedbayes.build.marginal import draw_random_effects, marginal_choice
@@ -31,6 +32,7 @@ def data():
             "w": rng.uniform(1, 2, n),
             "g": g,
             "h": rng.choice(["a", "b", "c"], n),
+            "k": rng.choice(["u", "v"], n),
         }
     )
 
@@ -47,51 +49,58 @@ def random_point(pm_model, seed=3):
     return {k: v + rng.normal(0, 0.4, size=np.shape(v)) for k, v in start.items()}
 
 
-def dense_marginal_logp(model, params, rest):
-    """sum over levels of log N(y_g - rest_g; 0, sigma^2 I + Z_g S Z_g')."""
-    block = model.design.block("g")
-    sd, cor, sigma = params
-    S = np.outer(sd, sd) * cor
-    e = model.design.y - rest
-    total = 0.0
-    for level in range(block.n_levels):
-        rows = block.index == level
-        Z = block.Z[rows]
-        cov = sigma**2 * np.eye(rows.sum()) + Z @ S @ Z.T
-        total += stats.multivariate_normal(np.zeros(rows.sum()), cov).logpdf(e[rows])
-    return total
+def dense_marginal_logp(design, covariances, sigma, rest):
+    """log N(y - rest; 0, sigma^2 I + sum_f Z_f S_f Z_f') over all rows, the sum over the
+    integrated factors f (``covariances``: group -> S_f), with dense indicator matrices."""
+    cov = sigma**2 * np.eye(design.n_obs)
+    for group, S in covariances.items():
+        block = design.block(group)
+        for a in range(len(block.coefs)):
+            for b in range(len(block.coefs)):
+                same = block.index[:, None] == block.index[None, :]
+                cov += S[a, b] * np.outer(block.Z[:, a], block.Z[:, b]) * same
+    return stats.multivariate_normal(np.zeros(design.n_obs), cov).logpdf(design.y - rest)
 
 
 @pytest.mark.parametrize(
-    "formula",
+    "formula, integrated",
     [
-        "y ~ x + (1 + x | g)",  # sums from data statistics
-        "y ~ x + offset(np.log(w)) + (1 + x | g)",  # ... with an offset
-        "y ~ x + (1 + x | g) + (1 | h)",  # crossed: residuals row by row
-        "y ~ 0 + x + (1 | g)",  # no intercept, one coefficient
+        ("y ~ x + (1 + x | g)", ["g"]),  # sums from data statistics
+        ("y ~ x + offset(np.log(w)) + (1 + x | g)", ["g"]),  # ... with an offset
+        ("y ~ 0 + x + (1 | g)", ["g"]),  # no intercept, one coefficient
+        ("y ~ x + (1 + x | g) + (1 | h)", ["g", "h"]),  # h by Woodbury
+        ("y ~ x + (1 | g) + (1 + x | h) + (1 | k)", ["g", "h", "k"]),  # two, one correlated
+        ("y ~ x + (1 + x + w | g) + (1 | h)", ["g"]),  # g has 3 coefficients: h sampled
+        ("y ~ x + offset(np.log(w)) + (1 + x + w | g) + (1 + x | h) + (1 | k)", ["g"]),
     ],
 )
-def test_marginal_density_matches_dense_normal(data, formula):
+def test_marginal_density_matches_dense_normal(data, formula, integrated):
     model = mb.Model(formula, data)
     pm_model = model.marginal_model("g")
     point = random_point(pm_model)
-    assert not any(v.name in ("z_g", "r_g") for v in pm_model.free_RVs + pm_model.deterministics)
-    cor = pm_model["cor_g"] if "cor_g" in pm_model.named_vars else pt.eye(1)
-    names = [pm_model["sd_g"], cor, pm_model["sigma"], pm_model.potentials[0]]
-    slopes = pm_model["b"] if "b" in pm_model.named_vars else pt.zeros(0)
-    intercept = pm_model["Intercept"] if "Intercept" in pm_model.named_vars else pt.zeros(())
-    names += [intercept, slopes]
-    if "r_h" in pm_model.named_vars:
-        names.append(pm_model["r_h"])
-    sd, cor, sigma, potential, intercept, b, *r_h = evaluate(pm_model, names, point)
     design = model.design
+    named = pm_model.named_vars
+    for block in design.blocks:  # integrated factors have no effects in the model
+        assert (f"r_{block.group}" in named) == (block.group not in integrated)
+    wanted = [pm_model.potentials[0], pm_model["sigma"]]
+    wanted.append(named.get("Intercept", pt.zeros(())))
+    wanted.append(named.get("b", pt.zeros(0)))
+    for group in integrated:
+        wanted += [pm_model[f"sd_{group}"], named.get(f"cor_{group}", pt.eye(1))]
+    others = [block for block in design.blocks if block.group not in integrated]
+    wanted += [pm_model[f"r_{block.group}"] for block in others]
+    potential, sigma, intercept, b, *values = evaluate(pm_model, wanted, point)
+    covariances = {}
+    for group in integrated:
+        sd, cor = np.atleast_1d(values.pop(0)), values.pop(0)
+        covariances[group] = np.outer(sd, sd) * cor
     X = design.X[:, [t != "Intercept" for t in design.fixed_terms]]
     rest = intercept + X @ b
     if design.offset is not None:
         rest = rest + design.offset
-    if r_h:
-        rest = rest + r_h[0][design.block("h").index, 0]
-    expected = dense_marginal_logp(model, (np.atleast_1d(sd), cor, sigma), rest)
+    for block, r in zip(others, values, strict=True):
+        rest = rest + (r[block.index] * block.Z).sum(axis=1)
+    expected = dense_marginal_logp(design, covariances, sigma, rest)
     np.testing.assert_allclose(potential, expected, rtol=1e-8)
 
 
@@ -109,26 +118,49 @@ def test_gradient_of_the_marginal_op(k):
     )
 
 
-def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data):
-    """One parameter draw repeated: r_g's draws ~ N(S Z'V^-1 e, S - S Z'V^-1 Z S)."""
-    model = mb.Model("y ~ x + (1 + x | g) + (1 | h)", data)
-    design, block = model.design, model.design.block("g")
+def full_Z(block):
+    """The dense n x (levels * k) matrix of a block, coefficient-major."""
+    columns = []
+    for a in range(len(block.coefs)):
+        indicator = np.zeros((block.index.size, block.n_levels))
+        indicator[np.arange(block.index.size), block.index] = block.Z[:, a]
+        columns.append(indicator)
+    return np.hstack(columns)
+
+
+@pytest.mark.parametrize(
+    "formula, sampled",
+    [
+        ("y ~ x + (1 + x | g) + (1 + x | h)", None),  # h by Woodbury: drawn jointly with g
+        ("y ~ x + (1 + x + w | g) + (1 | h)", np.array([[0.2], [-0.1], [0.3]])),  # h sampled
+    ],
+)
+def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, formula, sampled):
+    """One parameter draw repeated: the integrated effects u (all factors together) are
+    drawn from N(S Z'V^-1 e, S - S Z'V^-1 Z S), dense Gaussian conditioning."""
+    model = mb.Model(formula, data)
+    design = model.design
     n_draws = 4000
-    sd, cor = np.array([0.8, 0.5]), np.array([[1, 0.4], [0.4, 1]])
-    params = {
-        "Intercept": 2.9,
-        "b": np.array([0.3]),
-        "sigma": 0.6,
-        "sd_g": sd,
-        "cor_g": cor,
-        "r_h": np.array([[0.2], [-0.1], [0.3]]),
-    }
-    dims = {
-        "b": ["fixed_term"],
-        "sd_g": ["g__coef"],
-        "cor_g": ["g__coef", "g__coef_"],
-        "r_h": ["h", "h__coef"],
-    }
+    params = {"Intercept": 2.9, "b": np.array([0.3]), "sigma": 0.6}
+    dims = {"b": ["fixed_term"]}
+    coords = {"fixed_term": ["x"]}
+    integrated = ["g"] if sampled is not None else ["g", "h"]
+    covariances = {}
+    for group in integrated:
+        block = design.block(group)
+        k = len(block.coefs)
+        sd = np.linspace(0.8, 0.4, k)
+        cor = np.full((k, k), 0.3) + 0.7 * np.eye(k)
+        params[f"sd_{group}"], params[f"cor_{group}"] = sd, cor
+        dims[f"sd_{group}"] = [f"{group}__coef"]
+        dims[f"cor_{group}"] = [f"{group}__coef", f"{group}__coef_"]
+        coords[f"{group}__coef"] = list(block.coefs)
+        covariances[group] = np.outer(sd, sd) * cor
+    e = design.y - 2.9 - 0.3 * design.X[:, 1]
+    if sampled is not None:
+        params["r_h"], dims["r_h"] = sampled, ["h", "h__coef"]
+        coords["h"] = list(design.block("h").levels)
+        e = e - sampled[design.block("h").index, 0]
     posterior = xr.Dataset(
         {
             name: (
@@ -137,24 +169,30 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data):
             )
             for name, v in params.items()
         },
-        coords={"fixed_term": ["x"], "g__coef": ["Intercept", "x"], "h": ["a", "b", "c"]},
+        coords=coords,
     )
     draws = draw_random_effects(design, "g", posterior, random_seed=5)
-    assert draws.dims == ("chain", "draw", "g", "g__coef")
-    assert list(draws["g"].values) == list(block.levels)
+    assert list(draws) == [f"r_{group}" for group in integrated]
+    for group in integrated:
+        assert draws[f"r_{group}"].dims == ("chain", "draw", group, f"{group}__coef")
+        assert list(draws[f"r_{group}"][group].values) == list(design.block(group).levels)
 
-    S = np.outer(sd, sd) * cor
-    e = design.y - 2.9 - 0.3 * design.X[:, 1] - params["r_h"][design.block("h").index, 0]
-    for level in (0, 4):
-        rows = block.index == level
-        Z = block.Z[rows]
-        V = 0.6**2 * np.eye(rows.sum()) + Z @ S @ Z.T
-        mean = S @ Z.T @ np.linalg.solve(V, e[rows])
-        cov = S - S @ Z.T @ np.linalg.solve(V, Z @ S)
-        sample = draws.isel(chain=0, g=level).values
-        se = np.sqrt(np.diag(cov) / n_draws)
-        assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
-        np.testing.assert_allclose(np.cov(sample.T), cov, rtol=0.1, atol=0.01 * cov.max())
+    Z = np.hstack([full_Z(design.block(group)) for group in integrated])
+    S = block_diag(*[np.kron(covariances[g], np.eye(design.block(g).n_levels)) for g in integrated])
+    V = 0.6**2 * np.eye(design.n_obs) + Z @ S @ Z.T
+    mean = S @ Z.T @ np.linalg.solve(V, e)
+    cov = S - S @ Z.T @ np.linalg.solve(V, Z @ S)
+    sample = np.hstack(  # coefficient-major, as full_Z
+        [
+            draws[f"r_{group}"].isel(chain=0).values.transpose(0, 2, 1).reshape(n_draws, -1)
+            for group in integrated
+        ]
+    )
+    se = np.sqrt(np.diag(cov) / n_draws)
+    assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
+    # a sample covariance entry has variance (c_ii c_jj + c_ij^2) / n for Gaussian draws
+    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n_draws)
+    assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)
 
 
 def test_which_factor_is_integrated(data):
@@ -214,3 +252,22 @@ def test_starting_points_are_accepted_as_initvals_with_a_cholesky_factor(data):
     point = starting_points(model, 2, random_seed=1)[1]
     start = make_initial_point_fn(model=model, overrides=point)(0)  # what pm.sample does
     assert np.isfinite(model.compile_logp()(start))
+
+
+def test_jax_marginal_density_and_gradient_match_pytensor(data):
+    """The JAX samplers ("auto") use the JAX translation of the marginal model: at a
+    random point it and its gradient equal the compiled C version (h and k by Woodbury)."""
+    formula = "y ~ x + (1 + x | g) + (1 + x | h) + (1 | k)"
+    jax = pytest.importorskip("jax")
+    from pymc.sampling.jax import get_jaxified_logp
+
+    jax.config.update("jax_enable_x64", True)
+    m = mb.Model(formula, data).marginal_model("g")
+    point = random_point(m)
+    logp = get_jaxified_logp(m)
+    value, grads = jax.value_and_grad(logp)(
+        [jax.numpy.asarray(point[v.name]) for v in m.value_vars]
+    )
+    np.testing.assert_allclose(float(value), m.compile_logp()(point), rtol=1e-8)
+    flat = np.concatenate([np.ravel(g) for g in grads])
+    np.testing.assert_allclose(flat, m.compile_dlogp()(point), rtol=1e-6, atol=1e-8)

@@ -114,24 +114,9 @@ def marginal_logp(L, sigma, s: list, ee, ztz: np.ndarray, n_obs: int):
     """
     n_levels, k = ztz.shape[0], len(s)
     var = sigma**2
-    if k == 1:
-        var_u = L[0, 0] ** 2
-        m = ztz[:, 0, 0] + var / var_u
-        logdet_S = pt.log(var_u)
-        logdet_M = pt.log(m).sum()
-        explained = (s[0] ** 2 / m).sum()
-    elif k == 2:
-        s11, s12, s22 = L[0, 0] ** 2, L[0, 0] * L[1, 0], L[1, 0] ** 2 + L[1, 1] ** 2
-        logdet_S = pt.log(s11) + pt.log(L[1, 1] ** 2)
-        scale = var / pt.exp(logdet_S)  # sigma^2 S^-1 = scale * [[s22, -s12], [-s12, s11]]
-        m11, m12, m22 = (
-            ztz[:, 0, 0] + scale * s22,
-            ztz[:, 0, 1] - scale * s12,
-            ztz[:, 1, 1] + scale * s11,
-        )
-        det = m11 * m22 - m12**2
-        logdet_M = pt.log(det).sum()
-        explained = ((m22 * s[0] ** 2 - 2 * m12 * s[0] * s[1] + m11 * s[1] ** 2) / det).sum()
+    if k <= 2:
+        logdet_S, logdet_M, minv = level_inverses(L, var, ztz)
+        explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
     else:
         return MarginalGaussian(ztz, n_obs)(L, sigma, pt.stack(s, axis=1), ee)[0]
     minus2 = (
@@ -142,6 +127,28 @@ def marginal_logp(L, sigma, s: list, ee, ztz: np.ndarray, n_obs: int):
         + (ee - explained) / var
     )
     return -0.5 * minus2
+
+
+def level_inverses(L, var, ztz: np.ndarray):
+    """For one or two coefficients per level: ``log|S|``, ``sum_g log|M_g|`` and the
+    entries of ``M_g^-1`` over the levels, ``{(a, b): vector}``, in closed form (elementwise
+    operations, which PyTensor compiles to C and differentiates itself)."""
+    if ztz.shape[1] == 1:
+        var_u = L[0, 0] ** 2
+        m = ztz[:, 0, 0] + var / var_u
+        return pt.log(var_u), pt.log(m).sum(), {(0, 0): 1.0 / m}
+    s11, s12, s22 = L[0, 0] ** 2, L[0, 0] * L[1, 0], L[1, 0] ** 2 + L[1, 1] ** 2
+    logdet_S = pt.log(s11) + pt.log(L[1, 1] ** 2)
+    scale = var / pt.exp(logdet_S)  # sigma^2 S^-1 = scale * [[s22, -s12], [-s12, s11]]
+    m11, m12, m22 = (
+        ztz[:, 0, 0] + scale * s22,
+        ztz[:, 0, 1] - scale * s12,
+        ztz[:, 1, 1] + scale * s11,
+    )
+    det = m11 * m22 - m12**2
+    off = -m12 / det
+    minv = {(0, 0): m22 / det, (0, 1): off, (1, 0): off, (1, 1): m11 / det}
+    return logdet_S, pt.log(det).sum(), minv
 
 
 def _register_jax():

@@ -33,6 +33,7 @@ from ..families import Family
 from ..priors import PriorSet, create_vector, vector_dist
 from .likelihood import add_likelihood
 from .marginal import add_marginal_likelihood
+from .woodbury import small_factors
 
 
 def matvec(X, v):
@@ -78,7 +79,9 @@ def build_model(
 
     ``marginalize`` names a grouping factor whose random effects are integrated out of a
     Gaussian likelihood (:mod:`mixedbayes.build.marginal`); the model then has no ``z_g``
-    or ``r_g`` for it, and the observed response is replaced by the marginal density.
+    or ``r_g`` for it (nor for the small factors integrated along with it,
+    :func:`mixedbayes.build.woodbury.small_factors`), and the observed response is replaced
+    by the marginal density.
     """
     ordinal = family.response == "ordinal"
     coords = {"obs": np.arange(design.n_obs)}
@@ -93,17 +96,25 @@ def build_model(
         eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
         if design.offset is not None:
             eta = eta + design.offset
-        for block in design.blocks:
-            if block.group == marginalize:
-                chol = covariance_factor(block, priors, compact=True)
-            else:
-                eta = eta + _random_effects(block, priors)
+        integrated = {}
+        if marginalize is not None:
+            blocks = [design.block(marginalize), *small_factors(design, marginalize)]
+            integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
+        sampled = [  # (block, its per-level effect columns)
+            (block, _random_effects(block, priors))
+            for block in design.blocks
+            if block.group not in integrated
+        ]
         aux.update({name: priors.get(name).create(name) for name in family.aux})
         if marginalize is None:
+            for block, columns in sampled:
+                eta = eta + _gather(block, columns)
             add_likelihood(family, response_name(design), eta, aux, design, "obs")
         else:
             block = design.block(marginalize)
-            add_marginal_likelihood(design, block, chol, aux["sigma"], eta, linear)
+            small = [(b, integrated[b.group]) for b in small_factors(design, marginalize)]
+            chol = integrated[marginalize]
+            add_marginal_likelihood(design, block, chol, aux["sigma"], linear, sampled, small)
     return model
 
 
@@ -160,8 +171,8 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     return np.hstack([ones, X - means]), pt.concatenate([intercept_c[None], b])
 
 
-def _random_effects(block: RandomBlock, priors: PriorSet):
-    """Non-centered random effects ``r_g = z_g @ chol.T``, gathered per observation."""
+def _random_effects(block: RandomBlock, priors: PriorSet) -> list:
+    """Non-centered random effects ``r_g = z_g @ chol.T``, as one vector per coefficient."""
     g, dim = block.group, coef_dim(block.group)
     z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
     chol = covariance_factor(block, priors)
@@ -173,7 +184,7 @@ def _random_effects(block: RandomBlock, priors: PriorSet):
         for i in range(k)
     ]
     pm.Deterministic(f"r_{g}", pt.stack(columns, axis=1), dims=(g, dim))
-    return _gather(block, columns)
+    return columns
 
 
 def _pairs_factor(block: RandomBlock, priors: PriorSet, sd_priors) -> pt.TensorVariable:

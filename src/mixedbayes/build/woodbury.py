@@ -1,0 +1,177 @@
+"""Small grouping factors integrated out on top of the per-level marginal (Woodbury).
+
+With the largest factor ``m`` integrated level by level (:mod:`mixedbayes.build.marginal`),
+the residual has covariance ``A = sigma^2 I + Z_m S_m Z_m'``, block diagonal over m's levels.
+The effects ``u`` of the other factors with few effects in all (``q <= MAX_EFFECTS``, e.g.
+InstEval's 14 departments, or the 30 secondary schools crossed with 100 primary schools) have
+prior ``N(0, G)`` and are integrated out too: ``e ~ N(0, V)``, ``V = A + U G U'`` and
+
+    log|V|    = log|A| + log|G| + log|P|,           P = G^-1 + U'A^-1 U   (q x q)
+    e'V^-1 e  = e'A^-1 e - b'P^-1 b,                b = U'A^-1 e
+    U'A^-1 U  = (U'U - sum_g W_g' M_g^-1 W_g) / sigma^2,      W_g = Z_g'U_g
+    U'A^-1 e  = (U'e - sum_g W_g' M_g^-1 s_g) / sigma^2
+
+with ``M_g`` and ``s_g`` as in :mod:`mixedbayes.build.marginal_op`. The data enter through
+sparse constants (``U'U``, the per-level products ``W_g``), so a gradient adds one q x q
+Cholesky factorization and a few sparse products to the per-level marginal. After sampling,
+:func:`draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)`` for every draw, before the large
+factor's effects are drawn given them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+import scipy.sparse as sp
+
+from ..design import Design, RandomBlock
+from .sparse import sparse_product
+
+MAX_EFFECTS = 50  # q: beyond this the q x q factorization costs more than sampling them
+
+
+def small_factors(design: Design, group: str) -> list[RandomBlock]:
+    """The factors integrated out by Woodbury along with ``group`` (when it has at most two
+    coefficients): the other factors with the fewest effects, smallest first, while their
+    effects number at most MAX_EFFECTS in all. Larger factors stay sampled."""
+    if len(design.block(group).coefs) > 2:
+        return []
+    others = sorted(
+        (b for b in design.blocks if b.group != group), key=lambda b: b.n_levels * len(b.coefs)
+    )
+    chosen, q = [], 0
+    for b in others:
+        q += b.n_levels * len(b.coefs)
+        if q > MAX_EFFECTS:
+            break
+        chosen.append(b)
+    return chosen
+
+
+class SmallFactors:
+    """The data constants of the small factors ``U`` (columns coefficient-major per factor)."""
+
+    def __init__(self, big: RandomBlock, small: list[RandomBlock]):
+        self.big, self.small = big, small
+        self.columns = [(b, c) for b in small for c in range(len(b.coefs))]
+        U = sp.hstack([_indicator(b, b.Z[:, c]) for b, c in self.columns]).tocsr()  # n x q
+        self.q = U.shape[1]
+        self.utu = (U.T @ U).toarray()
+        self.W = [(_indicator(big, big.Z[:, a]).T @ U).tocsr() for a in range(len(big.coefs))]
+        k = len(big.coefs)
+        # T[(a, b)] maps per-level weights x_g to sum_g x_g W_a,g' W_b,g, (q*q x G)
+        self.T = {(a, b): _outer_products(self.W[a], self.W[b]) for a in range(k) for b in range(k)}
+
+    def prior_precision(self, chols) -> tuple:
+        """``G^-1`` (q x q) and ``log|G|`` from each small factor's Cholesky factor.
+
+        ``G^-1`` is a sum of constant 0/1 patterns times the entries of each ``S_b^-1``
+        (elementwise operations only)."""
+        precision, logdet, start = 0.0, 0.0, 0
+        for b, chol in zip(self.small, chols, strict=True):
+            k, n = len(b.coefs), b.n_levels
+            if k == 1:
+                inv = pt.reshape(1.0 / chol[0, 0] ** 2, (1, 1))
+            else:
+                root = pt.linalg.solve_triangular(chol, pt.eye(k), lower=True)
+                inv = root.T @ root
+            for c in range(k):
+                for c2 in range(k):
+                    pattern = np.zeros((self.q, self.q))
+                    rows = start + c * n + np.arange(n)
+                    pattern[rows, start + c2 * n + np.arange(n)] = 1.0
+                    precision = precision + inv[c, c2] * pattern
+            logdet = logdet + 2.0 * n * pt.log(pt.abs(pt.diagonal(chol))).sum()
+            start += k * n
+        return precision, logdet
+
+    def correction(self, chols, sigma, minv: dict, s: list, ue):
+        """``-0.5 (log|G| + log|P| - b'P^-1 b)``: what the small factors add to the log density.
+
+        ``minv[(a, b)]`` holds the entries of ``M_g^-1`` over the levels, ``s`` the big factor's
+        per-level sums ``Z[:, a]'e`` and ``ue`` the vector ``U'e``.
+        """
+        var = sigma**2
+        k, q = len(s), self.q
+        pairs = [(a, b) for a in range(k) for b in range(k)]
+        total = sum(sparse_product(self.T[a, b], minv[a, b]) for a, b in pairs)
+        inner = (self.utu - total.reshape((q, q))) / var
+        weighted = [sum(minv[a, b] * s[b] for b in range(k)) for a in range(k)]
+        explained = sum(sparse_product(self.W[a].T, weighted[a]) for a in range(k))
+        b_vec = (ue - explained) / var
+        precision, logdet_G = self.prior_precision(chols)
+        L = pt.linalg.cholesky(precision + inner)
+        v = pt.linalg.solve_triangular(L, b_vec, lower=True)
+        return -0.5 * (logdet_G + 2.0 * pt.log(pt.diagonal(L)).sum() - (v**2).sum())
+
+
+def _indicator(block: RandomBlock, w: np.ndarray) -> sp.csr_matrix:
+    """``n x levels`` sparse matrix with ``w`` at each row's level."""
+    n = block.index.size
+    return sp.csr_matrix((w, (np.arange(n), block.index)), shape=(n, block.n_levels))
+
+
+def _outer_products(Wa: sp.csr_matrix, Wb: sp.csr_matrix) -> sp.csr_matrix:
+    """The ``q*q x G`` matrix whose column g is ``vec(Wa[g]' Wb[g])``."""
+    q = Wa.shape[1]
+    parts = [sp.csr_matrix(Wb.multiply(Wa[:, [i]].toarray())).T for i in range(q)]  # q x G each
+    T = sp.vstack(parts).tocsr()
+    T.eliminate_zeros()
+    return T
+
+
+def draw_small_effects(design: Design, big: RandomBlock, small, stacked, rng) -> dict:
+    """Draws of each small factor's effects from ``N(P^-1 b, P^-1)`` given each posterior
+    draw (``stacked``: dims ``sample, ...``); ``{group: array (samples, levels, k)}``.
+
+    The large factor stays integrated out here; it is drawn afterwards given these.
+    """
+    from .marginal import _covariances, _level_crossproducts, _RestOfModel
+
+    factors = SmallFactors(big, small)
+    q, k = factors.q, len(big.coefs)
+    U = sp.hstack([_indicator(b, b.Z[:, c]) for b, c in factors.columns]).tocsr()
+    Zm = [_indicator(big, big.Z[:, a]) for a in range(k)]
+    ztz = _level_crossproducts(big)
+    rest = _RestOfModel(design, big, stacked, skip=[b.group for b in small])
+    sigma = stacked["sigma"].values
+    big_inv = np.linalg.inv(_covariances(big, stacked))
+    small_inv = [np.linalg.inv(_covariances(b, stacked)) for b in small]
+    n_samples = len(sigma)
+    out = np.empty((n_samples, q))
+    step = max(1, 20_000_000 // max(design.n_obs, q * q))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        e = design.y[None, :] - rest.eta(part)  # (c, n)
+        var = sigma[part] ** 2
+        s = np.stack([(Z.T @ e.T).T for Z in Zm], axis=-1)  # (c, G, k)
+        minv = np.linalg.inv(ztz[None] + var[:, None, None, None] * big_inv[part][:, None])
+        total = sum(factors.T[a, b] @ minv[:, :, a, b].T for a in range(k) for b in range(k))
+        inner = (factors.utu[None] - total.T.reshape(-1, q, q)) / var[:, None, None]
+        weighted = np.einsum("cgab,cgb->cga", minv, s)
+        explained = sum((factors.W[a].T @ weighted[:, :, a].T).T for a in range(k))
+        b_vec = ((U.T @ e.T).T - explained) / var[:, None]
+        P = inner + np.stack(
+            [
+                _prior_precision(factors, [inv[i] for inv in small_inv])
+                for i in range(part.start, part.stop)
+            ]
+        )
+        C = np.linalg.cholesky(P)
+        mean = np.linalg.solve(P, b_vec[..., None])[..., 0]
+        noise = rng.standard_normal(mean.shape)[..., None]
+        out[part] = mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
+    draws, start = {}, 0
+    for b in small:
+        n, kb = b.n_levels, len(b.coefs)
+        draws[b.group] = out[:, start : start + n * kb].reshape(n_samples, kb, n).transpose(0, 2, 1)
+        start += n * kb
+    return draws
+
+
+def _prior_precision(factors: SmallFactors, inverses) -> np.ndarray:
+    """``G^-1`` for one draw, from each small factor's ``S_b^-1``."""
+    blocks = [
+        np.kron(inv, np.eye(b.n_levels)) for b, inv in zip(factors.small, inverses, strict=True)
+    ]
+    return sp.block_diag(blocks).toarray()
