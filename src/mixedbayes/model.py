@@ -12,7 +12,8 @@ import pymc as pm
 import xarray as xr
 
 from .build import build_model, response_name
-from .build.marginal import draw_random_effects, marginal_choice
+from .build.conditional import draw_random_effects
+from .build.marginal import marginal_choice
 from .design import Design, make_design
 from .families import Family, get_family
 from .formula import parse_formula

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import numbers
-import os
 from collections.abc import Callable
 
 import arviz as az
@@ -15,6 +14,7 @@ from pymc.initial_point import make_initial_point_fn
 from pymc.util import _get_seeds_per_chain
 
 from .errors import SamplingError
+from .numpyro_nuts import sample_numpyro, use_jax_cache
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
 JAX_SAMPLERS = ("numpyro", "blackjax")  # like nutpie, each is the package of its name
@@ -33,8 +33,7 @@ def choose_sampler(sampler: str) -> str:
     program is kept in JAX's persistent cache (:func:`use_jax_cache`), so refitting the
     same model and data skips compilation. PyMC's loop runs in Python (about 1.5 ms per
     iteration and chain whatever the gradient costs); nutpie's numba path compiles for
-    20-45 s on every fit. Measurements: docs/performance.md. :func:`sample` makes one
-    exception (:func:`has_large_sparse_products`).
+    20-45 s on every fit. Measurements: docs/performance.md.
     """
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         close = []
@@ -52,25 +51,6 @@ def choose_sampler(sampler: str) -> str:
             f"sampler {sampler!r} needs the {sampler!r} package: pip install {sampler}"
         )
     return sampler
-
-
-def has_large_sparse_products(model: pm.Model) -> bool:
-    """Whether the log density multiplies large sparse data matrices (crossed factors with
-    many levels, :mod:`mixedbayes.build.sparse`).
-
-    ``"auto"`` then samples with PyMC's NUTS: those products run in SciPy from the C
-    backend, while XLA on the CPU has only a slow scatter for them. On InstEval (a product
-    with 73,421 nonzeros per gradient) that made PyMC's sampler three times as fast as
-    numpyro (docs/performance.md).
-    """
-    from pytensor.graph.traversal import ancestors
-
-    from .build.sparse import SparseProduct
-
-    outputs = [*model.potentials, *model.observed_RVs]
-    return any(
-        v.owner is not None and isinstance(v.owner.op, SparseProduct) for v in ancestors(outputs)
-    )
 
 
 def check_count(name: str, value, minimum: int) -> int:
@@ -128,8 +108,6 @@ def sample(
     nuts_sampler = choose_sampler(sampler)
     if not isinstance(model, pm.Model):
         model = model()
-    if sampler == "auto" and has_large_sparse_products(model):
-        nuts_sampler = "pymc"
     common = dict(
         draws=draws,
         tune=tune,
@@ -137,70 +115,54 @@ def sample(
         random_seed=random_seed,
         progressbar=progressbar,
         target_accept=target_accept,
-        compute_convergence_checks=False,
     )
+    if nuts_sampler == "numpyro":
+        starts = starting_points(model, chains, random_seed, transformed=True)
+        return sample_numpyro(model, starts, cores=cores, **common)
+    common["compute_convergence_checks"] = False  # PyMC's; Fit.diagnostics() does ours
     if nuts_sampler == "nutpie":  # nutpie takes no starting points
         with model:
             return pm.sample(nuts_sampler="nutpie", cores=cores or min(chains, 4), **common)
     initvals = starting_points(model, chains, random_seed)
-    if nuts_sampler in JAX_SAMPLERS:
-        return _sample_jax(model, nuts_sampler, initvals, cores, **common)
+    if nuts_sampler == "blackjax":
+        return _sample_blackjax(model, initvals, cores, **common)
     with model:
         return pm.sample(
             cores=cores or min(chains, 4), initvals=initvals, init="adapt_diag", **common
         )
 
 
-def _sample_jax(model, nuts_sampler, initvals, cores, **common) -> az.InferenceData:
-    """numpyro or blackjax through PyMC's JAX path (what ``pm.sample`` calls, without first
-    compiling PyMC's own NUTS step), with the compiled program cached on disk."""
+def _sample_blackjax(model, initvals, cores, **common) -> az.InferenceData:
+    """blackjax through PyMC's JAX path (what ``pm.sample`` calls, without first compiling
+    PyMC's own NUTS step), with the compiled program cached on disk."""
     from pymc.sampling.jax import sample_jax_nuts
 
     use_jax_cache()
-    serial = "sequential" if nuts_sampler == "numpyro" else "vectorized"
     return sample_jax_nuts(
         model=model,
-        nuts_sampler=nuts_sampler,
+        nuts_sampler="blackjax",
         initvals=initvals,
         jitter=False,  # the starting points are jittered already
-        chain_method="parallel" if cores is None or cores > 1 else serial,
+        chain_method="parallel" if cores is None or cores > 1 else "vectorized",
         **common,
     )
 
 
-def starting_points(model: pm.Model, chains: int, random_seed) -> list[dict]:
+def starting_points(
+    model: pm.Model, chains: int, random_seed, transformed: bool = False
+) -> list[dict]:
     """One starting point per chain: PyMC's U(-1, 1) jitter, except for the slopes ``b``.
 
     A slope's scale is that of its predictor: for ``I(age**2)`` (sd 89) the default prior
     sd is 0.03, and a jitter of 1 starts a logistic model where its likelihood is flat,
     so NUTS's step size collapses (every draw divergent). Slopes start at their initial
     value (0 or the prior's centre); everything else is jittered as PyMC would.
+
+    Values are untransformed and keyed by variable name (what ``pm.sample``'s ``initvals``
+    expects), or with ``transformed=True`` on the sampler's scale, keyed by value variable.
     """
     jittered = {rv for rv in model.free_RVs if rv.name != "b"}
-    # untransformed values keyed by variable name: what pm.sample's initvals expects
-    function = make_initial_point_fn(model=model, jitter_rvs=jittered, return_transformed=False)
+    function = make_initial_point_fn(
+        model=model, jitter_rvs=jittered, return_transformed=transformed
+    )
     return [function(seed) for seed in _get_seeds_per_chain(random_seed, chains)]
-
-
-def cache_dir() -> str:
-    """Where mixedbayes keeps compiled programs: ``$MIXEDBAYES_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/mixedbayes`` (``~/.cache/mixedbayes``)."""
-    if os.environ.get("MIXEDBAYES_CACHE_DIR"):
-        return os.environ["MIXEDBAYES_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mixedbayes")
-
-
-def use_jax_cache() -> str | None:
-    """Turn on JAX's persistent compilation cache, unless the user has configured one.
-
-    numpyro compiles the NUTS loop and the log-density into one XLA program (seconds to tens
-    of seconds); with the cache, a later fit of the same model to the same data, in any
-    process, loads it instead. Returns the cache directory in use.
-    """
-    import jax
-
-    if jax.config.jax_compilation_cache_dir is None:
-        jax.config.update("jax_compilation_cache_dir", os.path.join(cache_dir(), "jax"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
-    return jax.config.jax_compilation_cache_dir

@@ -44,3 +44,28 @@ def test_jax_sampler_recovers_and_reproduces(data, sampler, twice):
         again = model.fit(progressbar=False, **kwargs)
         np.testing.assert_array_equal(fit.idata.posterior["b"], again.idata.posterior["b"])
         np.testing.assert_array_equal(fit.idata.posterior["r_g"], again.idata.posterior["r_g"])
+
+
+def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
+    """A Gaussian with sds from 0.001 to 1: numpyro's identity start spends its first
+    window near the maximum tree depth; scaled by 1 / |gradient| at the start (s / 2 here,
+    so the scales left differ 30-fold instead of 1000-fold) it takes far fewer steps."""
+    jax = pytest.importorskip("jax")
+    from numpyro.infer import MCMC, NUTS
+
+    from mixedbayes.numpyro_nuts import _scaled_nuts
+
+    sds = jax.numpy.asarray([1e-3, 1e-2, 0.1, 1.0])
+
+    def potential(x):
+        return 0.5 * jax.numpy.sum((x[0] / sds) ** 2)
+
+    start = [2.0 * sds]  # two sds away from the mode
+    steps = {}
+    for name, kernel in (("identity", NUTS(potential_fn=potential)), ("scaled", None)):
+        kernel = kernel or _scaled_nuts(potential, target_accept_prob=0.8)
+        mcmc = MCMC(kernel, num_warmup=60, num_samples=10, progress_bar=False)
+        mcmc.warmup(jax.random.PRNGKey(0), init_params=start, collect_warmup=True,
+                    extra_fields=("num_steps",))  # fmt: skip
+        steps[name] = np.asarray(mcmc.get_extra_fields()["num_steps"])[:50].mean()
+    assert steps["identity"] > 200 and steps["scaled"] < steps["identity"] / 5, steps

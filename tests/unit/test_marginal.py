@@ -15,7 +15,8 @@ from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
-from mixedbayes.build.marginal import draw_random_effects, marginal_choice
+from mixedbayes.build.conditional import draw_random_effects
+from mixedbayes.build.marginal import marginal_choice, nested_in
 from mixedbayes.build.marginal_op import MarginalGaussian
 
 
@@ -210,6 +211,32 @@ def test_which_factor_is_integrated(data):
         marginal_choice(logistic.design, logistic.family, True)
     with pytest.raises(mb.SamplingError, match="bernoulli"):
         logistic.fit(marginalize="g")
+
+
+def test_auto_passes_over_a_factor_that_leaves_a_nested_factor_sampled():
+    """InstEval's shape: lecturers nested in departments, students crossed with both.
+    Integrating the students (most levels) with the departments would leave the lecturers
+    sampled inside them; "auto" integrates the lecturers and departments instead."""
+    rng = np.random.default_rng(2)
+    lecturer = rng.integers(0, 60, 400)  # more than 50 effects: not integrated with s
+    data = pd.DataFrame(
+        {
+            "y": rng.normal(size=400),
+            "s": rng.integers(0, 100, 400).astype(str),
+            "d": lecturer.astype(str),
+            "dept": (lecturer % 5).astype(str),  # each lecturer in one department
+        }
+    )
+    model = mb.Model("y ~ 1 + (1 | s) + (1 | d) + (1 | dept)", data)
+    blocks = {b.group: b for b in model.design.blocks}
+    assert nested_in(blocks["d"], blocks["dept"]) and not nested_in(blocks["s"], blocks["dept"])
+    assert not nested_in(blocks["dept"], blocks["d"])
+    assert marginal_choice(model.design, model.family, "auto") == "d"
+    names = [v.name for v in model.marginal_model("d").free_RVs]
+    assert "z_s" in names and not any(n.endswith(("_d", "_dept")) for n in names if "z_" in n)
+    data["dept"] = rng.integers(0, 5, 400).astype(str)  # crossed: the largest factor again
+    crossed = mb.Model("y ~ 1 + (1 | s) + (1 | d) + (1 | dept)", data)
+    assert marginal_choice(crossed.design, crossed.family, "auto") == "s"
 
 
 @pytest.mark.slow

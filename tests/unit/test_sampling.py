@@ -2,7 +2,7 @@
 
 import pytest
 
-from mixedbayes import sampling
+from mixedbayes import numpyro_nuts, sampling
 
 
 def test_auto_is_numpyro_when_installed_else_pymc(monkeypatch):
@@ -15,10 +15,10 @@ def test_auto_is_numpyro_when_installed_else_pymc(monkeypatch):
 
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MIXEDBAYES_CACHE_DIR", str(tmp_path / "mb"))
-    assert sampling.cache_dir() == str(tmp_path / "mb")
+    assert numpyro_nuts.cache_dir() == str(tmp_path / "mb")
     monkeypatch.delenv("MIXEDBAYES_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert sampling.cache_dir() == str(tmp_path / "xdg" / "mixedbayes")
+    assert numpyro_nuts.cache_dir() == str(tmp_path / "xdg" / "mixedbayes")
 
 
 def test_jax_cache_is_ours_unless_the_user_set_one(monkeypatch, tmp_path):
@@ -27,8 +27,8 @@ def test_jax_cache_is_ours_unless_the_user_set_one(monkeypatch, tmp_path):
     try:
         jax.config.update("jax_compilation_cache_dir", None)
         monkeypatch.setenv("MIXEDBAYES_CACHE_DIR", str(tmp_path))
-        assert sampling.use_jax_cache() == str(tmp_path / "jax")
+        assert numpyro_nuts.use_jax_cache() == str(tmp_path / "jax")
         jax.config.update("jax_compilation_cache_dir", str(tmp_path / "mine"))
-        assert sampling.use_jax_cache() == str(tmp_path / "mine")
+        assert numpyro_nuts.use_jax_cache() == str(tmp_path / "mine")
     finally:
         jax.config.update("jax_compilation_cache_dir", before)

@@ -1,8 +1,7 @@
 """Products with constant sparse matrices (crossed factors in the marginal likelihood).
 
 Large ones are a SciPy Op in the C backend and a gather + segment sum in JAX; both must
-equal the dense product, with the right gradient, and models using them are sampled with
-PyMC's NUTS under ``sampler="auto"``.
+equal the dense product, with the right gradient.
 """
 
 import numpy as np
@@ -14,7 +13,6 @@ import scipy.sparse as sp
 
 import mixedbayes as mb
 from mixedbayes.build import sparse
-from mixedbayes.sampling import has_large_sparse_products
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +53,8 @@ def test_jax_product_matches_and_differentiates(matrix, monkeypatch):
     np.testing.assert_allclose(grad, matrix.toarray().T @ weights)
 
 
-def test_crossed_marginal_model_with_the_op_and_the_auto_sampler(monkeypatch):
-    """The same marginal density and gradient with the Op as without it; "auto" then
-    samples with PyMC's NUTS (checked on the model, without sampling)."""
+def test_crossed_marginal_model_with_the_op(monkeypatch):
+    """The same marginal density and gradient with the Op as without it."""
     rng = np.random.default_rng(4)
     n = 60
     data = pd.DataFrame(
@@ -72,7 +69,6 @@ def test_crossed_marginal_model_with_the_op_and_the_auto_sampler(monkeypatch):
     plain = mb.Model(formula, data).marginal_model("g")
     monkeypatch.setattr(sparse, "CALLBACK_SIZE", 1)
     with_op = mb.Model(formula, data).marginal_model("g")
-    assert not has_large_sparse_products(plain) and has_large_sparse_products(with_op)
     point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in plain.initial_point().items()}
     np.testing.assert_allclose(with_op.compile_logp()(point), plain.compile_logp()(point))
     np.testing.assert_allclose(with_op.compile_dlogp()(point), plain.compile_dlogp()(point))

@@ -33,6 +33,7 @@ from ..families import Family
 from ..priors import PriorSet, create_vector, vector_dist
 from .likelihood import add_likelihood
 from .marginal import add_marginal_likelihood
+from .parameterization import centered_factors
 from .woodbury import small_factors
 
 
@@ -100,10 +101,10 @@ def build_model(
         if marginalize is not None:
             blocks = [design.block(marginalize), *small_factors(design, marginalize)]
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
+        others = [block for block in design.blocks if block.group not in integrated]
+        centered = centered_factors(design, others) if integrated else set()
         sampled = [  # (block, its per-level effect columns)
-            (block, _random_effects(block, priors))
-            for block in design.blocks
-            if block.group not in integrated
+            (block, _random_effects(block, priors, block.group in centered)) for block in others
         ]
         aux.update({name: priors.get(name).create(name) for name in family.aux})
         if marginalize is None:
@@ -171,12 +172,20 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     return np.hstack([ones, X - means]), pt.concatenate([intercept_c[None], b])
 
 
-def _random_effects(block: RandomBlock, priors: PriorSet) -> list:
-    """Non-centered random effects ``r_g = z_g @ chol.T``, as one vector per coefficient."""
+def _random_effects(block: RandomBlock, priors: PriorSet, centered: bool = False) -> list:
+    """Random effects ``r_g`` as one vector per coefficient: non-centered,
+    ``r_g = z_g @ chol.T`` with standard normal ``z_g``, or centered, ``r_g`` itself a
+    normal variable (:mod:`mixedbayes.build.parameterization`)."""
     g, dim = block.group, coef_dim(block.group)
-    z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
-    chol = covariance_factor(block, priors)
+    chol = covariance_factor(block, priors, compact=centered)
     k = len(block.coefs)
+    if centered:
+        if block.correlated_groups:
+            r = pm.MvNormal(f"r_{g}", mu=pt.zeros(k), chol=chol, dims=(g, dim))
+        else:
+            r = pm.Normal(f"r_{g}", 0.0, pt.stack([chol[j, j] for j in range(k)]), dims=(g, dim))
+        return [r[:, j] for j in range(k)]
+    z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
     # column i of r is sum_j z[:, j] chol[i, j]: rows ~ N(0, S R S); chol is diagonal
     # without correlations. Written per column so the gathers below stay 1-D (C code).
     columns = [

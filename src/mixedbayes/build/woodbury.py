@@ -14,8 +14,8 @@ prior ``N(0, G)`` and are integrated out too: ``e ~ N(0, V)``, ``V = A + U G U'`
 with ``M_g`` and ``s_g`` as in :mod:`mixedbayes.build.marginal_op`. The data enter through
 sparse constants (``U'U``, the per-level products ``W_g``), so a gradient adds one q x q
 Cholesky factorization and a few sparse products to the per-level marginal. After sampling,
-:func:`draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)`` for every draw, before the large
-factor's effects are drawn given them.
+:func:`mixedbayes.build.conditional.draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)``
+for every draw, before the large factor's effects are drawn given them.
 """
 
 from __future__ import annotations
@@ -118,60 +118,3 @@ def _outer_products(Wa: sp.csr_matrix, Wb: sp.csr_matrix) -> sp.csr_matrix:
     T = sp.vstack(parts).tocsr()
     T.eliminate_zeros()
     return T
-
-
-def draw_small_effects(design: Design, big: RandomBlock, small, stacked, rng) -> dict:
-    """Draws of each small factor's effects from ``N(P^-1 b, P^-1)`` given each posterior
-    draw (``stacked``: dims ``sample, ...``); ``{group: array (samples, levels, k)}``.
-
-    The large factor stays integrated out here; it is drawn afterwards given these.
-    """
-    from .marginal import _covariances, _level_crossproducts, _RestOfModel
-
-    factors = SmallFactors(big, small)
-    q, k = factors.q, len(big.coefs)
-    U = sp.hstack([_indicator(b, b.Z[:, c]) for b, c in factors.columns]).tocsr()
-    Zm = [_indicator(big, big.Z[:, a]) for a in range(k)]
-    ztz = _level_crossproducts(big)
-    rest = _RestOfModel(design, big, stacked, skip=[b.group for b in small])
-    sigma = stacked["sigma"].values
-    big_inv = np.linalg.inv(_covariances(big, stacked))
-    small_inv = [np.linalg.inv(_covariances(b, stacked)) for b in small]
-    n_samples = len(sigma)
-    out = np.empty((n_samples, q))
-    step = max(1, 20_000_000 // max(design.n_obs, q * q))
-    for start in range(0, n_samples, step):
-        part = slice(start, min(start + step, n_samples))
-        e = design.y[None, :] - rest.eta(part)  # (c, n)
-        var = sigma[part] ** 2
-        s = np.stack([(Z.T @ e.T).T for Z in Zm], axis=-1)  # (c, G, k)
-        minv = np.linalg.inv(ztz[None] + var[:, None, None, None] * big_inv[part][:, None])
-        total = sum(factors.T[a, b] @ minv[:, :, a, b].T for a in range(k) for b in range(k))
-        inner = (factors.utu[None] - total.T.reshape(-1, q, q)) / var[:, None, None]
-        weighted = np.einsum("cgab,cgb->cga", minv, s)
-        explained = sum((factors.W[a].T @ weighted[:, :, a].T).T for a in range(k))
-        b_vec = ((U.T @ e.T).T - explained) / var[:, None]
-        P = inner + np.stack(
-            [
-                _prior_precision(factors, [inv[i] for inv in small_inv])
-                for i in range(part.start, part.stop)
-            ]
-        )
-        C = np.linalg.cholesky(P)
-        mean = np.linalg.solve(P, b_vec[..., None])[..., 0]
-        noise = rng.standard_normal(mean.shape)[..., None]
-        out[part] = mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
-    draws, start = {}, 0
-    for b in small:
-        n, kb = b.n_levels, len(b.coefs)
-        draws[b.group] = out[:, start : start + n * kb].reshape(n_samples, kb, n).transpose(0, 2, 1)
-        start += n * kb
-    return draws
-
-
-def _prior_precision(factors: SmallFactors, inverses) -> np.ndarray:
-    """``G^-1`` for one draw, from each small factor's ``S_b^-1``."""
-    blocks = [
-        np.kron(inv, np.eye(b.n_levels)) for b, inv in zip(factors.small, inverses, strict=True)
-    ]
-    return sp.block_diag(blocks).toarray()

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..numpyro_nuts import MAX_TREE_DEPTH  # blackjax's default too
 from .stats import summarize
 
 COLUMNS = ["check", "value", "threshold", "ok", "where", "advice"]
@@ -123,9 +124,6 @@ def _parameter_table(fit) -> pd.DataFrame:
     return pd.concat([f[columns] for f in frames], ignore_index=True)
 
 
-JAX_MAX_TREE_DEPTH = 10  # numpyro's and blackjax's default maximum
-
-
 def _tree_depth_hits(stats) -> int | None:
     if stats is None:
         return None
@@ -133,7 +131,7 @@ def _tree_depth_hits(stats) -> int | None:
         if name in stats:
             return int(stats[name].sum())
     if "tree_depth" in stats:  # numpyro, blackjax: a depth, but no flag
-        return int((stats["tree_depth"] >= JAX_MAX_TREE_DEPTH).sum())
+        return int((stats["tree_depth"] >= MAX_TREE_DEPTH).sum())
     return None
 
 

@@ -1,0 +1,47 @@
+"""Centered or non-centered: how a sampled factor's random effects are parameterized.
+
+Non-centered (``r = z * sd``, ``z ~ N(0, 1)``) suits levels with little data, where an
+effect is mostly its prior and the centered form has a funnel between the sd and the
+effects. Levels with much data pin their effects whatever the sd, and then the
+non-centered ``z`` must move against ``sd`` (``r`` fixed): the centered form
+(``r ~ N(0, sd)``) samples those better. In marginal models the factors left to sample are
+large crossed ones whose levels may have dozens of rows each.
+
+The choice weighs a level's data against its prior, ``kappa = n * tau^2 / sigma^2`` with
+``n`` the median rows per level, and ``tau`` and ``sigma`` the between-level and
+within-level sds of the fixed-effects residuals (one-way analysis of variance): centered
+when ``kappa > 2``. Measured on InstEval: its lecturers (kappa 5.5), when sampled, reached a
+bulk ESS of 3,769 for their sd centered against 756 non-centered (4 x 1,000 draws); its
+students (kappa 1.3) gave about the same ESS per second either way (4.9 centered, 5.4
+non-centered), so the threshold sits above 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..design import Design, RandomBlock
+
+CENTER_ABOVE = 2.0  # kappa above which a factor is centered
+
+
+def data_weight(design: Design, block: RandomBlock) -> float:
+    """``kappa`` of the module docstring for ``block``'s intercept (0 without one)."""
+    if "Intercept" not in block.coefs or block.n_levels < 2:
+        return 0.0
+    y = design.y - (design.offset if design.offset is not None else 0.0)
+    X = design.X
+    e = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
+    counts = np.bincount(block.index, minlength=block.n_levels).astype(float)
+    seen = counts > 0
+    level_mean = np.bincount(block.index, e, block.n_levels) / np.maximum(counts, 1.0)
+    within = ((e - level_mean[block.index]) ** 2).sum() / max(design.n_obs - seen.sum(), 1)
+    if within <= 0:
+        return np.inf
+    between = max(level_mean[seen].var() - np.mean(within / counts[seen]), 0.0)
+    return float(np.median(counts[seen]) * between / within)
+
+
+def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
+    """The factors among ``sampled`` to parameterize centered (``kappa > CENTER_ABOVE``)."""
+    return {b.group for b in sampled if data_weight(design, b) > CENTER_ABOVE}

@@ -1,0 +1,34 @@
+"""The numpyro driver: initial mass matrix, chain placement, and its checks (no sampling)."""
+
+import numpy as np
+import pytest
+
+import mixedbayes as mb
+from mixedbayes import numpyro_nuts
+
+jax = pytest.importorskip("jax")
+
+
+def test_initial_inverse_mass_is_the_inverse_gradient_capped_at_one():
+    gradient = np.array([1e4, -250.0, 2.0, 0.5, 0.0, 1e14])
+    np.testing.assert_allclose(
+        numpyro_nuts.initial_inverse_mass(gradient), [1e-4, 4e-3, 0.5, 1.0, 1.0, 1e-10]
+    )
+
+
+def test_chains_run_in_parallel_when_there_are_devices():
+    devices = numpyro_nuts.use_cpu_devices()
+    assert devices >= 1
+    assert numpyro_nuts.chain_method(1, None) == "sequential"
+    assert numpyro_nuts.chain_method(devices + 1, None) == "sequential"
+    assert numpyro_nuts.chain_method(2, 1) == "sequential"  # cores=1: one at a time
+    if devices >= 2:
+        assert numpyro_nuts.chain_method(2, None) == "parallel"
+
+
+def test_a_chain_without_finite_density_is_an_error():
+    numpyro_nuts._check_energies(np.zeros((2, 5)))
+    lp = np.zeros((2, 5))
+    lp[1] = np.inf
+    with pytest.raises(mb.SamplingError, match="chain 1"):
+        numpyro_nuts._check_energies(lp)
