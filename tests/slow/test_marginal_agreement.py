@@ -74,14 +74,14 @@ def test_sleepstudy_random_slopes():
 
 
 def test_crossed_factors():
-    """Two crossed factors: the larger integrated level by level, the 8 sites with it
-    (Woodbury), and both drawn afterwards."""
+    """Two crossed factors: the larger integrated level by level, the 8 data-rich sites
+    (30 rows each, kappa about 30) with it (Woodbury), and both drawn afterwards."""
     data = mb.simulate(
         "y ~ x + (1 | rater) + (1 | site)",
         groups={"rater": 40, "site": 8},
         n_per_group=6,
         fixed={"Intercept": 1.0, "x": 0.5},
-        sd={"rater": {"Intercept": 0.6}, "site": {"Intercept": 0.4}},
+        sd={"rater": {"Intercept": 0.6}, "site": {"Intercept": 0.8}},
         sigma=0.5,
         random_seed=4,
     )

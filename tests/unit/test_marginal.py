@@ -17,6 +17,7 @@ from scipy.linalg import block_diag
 import mixedbayes as mb
 from mixedbayes.build.conditional import draw_random_effects
 from mixedbayes.build.marginal import marginal_choice, nested_in
+from mixedbayes.build import woodbury
 from mixedbayes.build.marginal_op import MarginalGaussian
 
 
@@ -36,6 +37,12 @@ def data():
             "k": rng.choice(["u", "v"], n),
         }
     )
+
+
+@pytest.fixture
+def every_small_factor(monkeypatch):
+    """Integrate every small factor by Woodbury, data-rich or not: the algebra under test."""
+    monkeypatch.setattr(woodbury, "RIDGE_ABOVE", -np.inf)
 
 
 def evaluate(pm_model, outputs, point):
@@ -63,6 +70,7 @@ def dense_marginal_logp(design, covariances, sigma, rest):
     return stats.multivariate_normal(np.zeros(design.n_obs), cov).logpdf(design.y - rest)
 
 
+@pytest.mark.usefixtures("every_small_factor")
 @pytest.mark.parametrize(
     "formula, integrated",
     [
@@ -129,6 +137,7 @@ def full_Z(block):
     return np.hstack(columns)
 
 
+@pytest.mark.usefixtures("every_small_factor")
 @pytest.mark.parametrize(
     "formula, sampled",
     [
@@ -219,9 +228,10 @@ def test_auto_passes_over_a_factor_that_leaves_a_nested_factor_sampled():
     sampled inside them; "auto" integrates the lecturers and departments instead."""
     rng = np.random.default_rng(2)
     lecturer = rng.integers(0, 60, 400)  # more than 50 effects: not integrated with s
+    department = rng.normal(0, 2, 5)  # data-rich departments: integrated when small
     data = pd.DataFrame(
         {
-            "y": rng.normal(size=400),
+            "y": rng.normal(size=400) + department[lecturer % 5],
             "s": rng.integers(0, 100, 400).astype(str),
             "d": lecturer.astype(str),
             "dept": (lecturer % 5).astype(str),  # each lecturer in one department
@@ -234,9 +244,26 @@ def test_auto_passes_over_a_factor_that_leaves_a_nested_factor_sampled():
     assert marginal_choice(model.design, model.family, "auto") == "d"
     names = [v.name for v in model.marginal_model("d").free_RVs]
     assert "z_s" in names and not any(n.endswith(("_d", "_dept")) for n in names if "z_" in n)
-    data["dept"] = rng.integers(0, 5, 400).astype(str)  # crossed: the largest factor again
+    data["dept"] = rng.integers(0, 5, 400)  # crossed: the largest factor again
+    data["y"] = rng.normal(size=400) + department[data["dept"]]
+    data["dept"] = data["dept"].astype(str)
     crossed = mb.Model("y ~ 1 + (1 | s) + (1 | d) + (1 | dept)", data)
     assert marginal_choice(crossed.design, crossed.family, "auto") == "s"
+
+
+@pytest.mark.parametrize("site_sd, integrated", [(2.0, True), (0.1, False)])
+def test_a_small_factor_is_integrated_when_its_levels_are_data_rich(site_sd, integrated):
+    """8 sites with 100 rows each: kappa = 100 site_sd^2 / 1, so kappa / 8 is 50 (a ridge
+    between the intercept and centered site effects: integrated) or 0.125 (sampled)."""
+    rng = np.random.default_rng(5)
+    primary, site = rng.integers(0, 40, 800), np.repeat(np.arange(8), 100)
+    y = rng.normal(size=800) + rng.normal(0, site_sd, 8)[site] + rng.normal(0, 0.5, 40)[primary]
+    data = pd.DataFrame({"y": y, "primary": primary.astype(str), "site": site.astype(str)})
+    model = mb.Model("y ~ 1 + (1 | primary) + (1 | site)", data)
+    assert marginal_choice(model.design, model.family, "auto") == "primary"
+    chosen = [b.group for b in woodbury.small_factors(model.design, "primary")]
+    assert chosen == (["site"] if integrated else [])
+    assert ("r_site" in model.marginal_model("primary").named_vars) is not integrated
 
 
 @pytest.mark.slow
@@ -281,6 +308,7 @@ def test_starting_points_are_accepted_as_initvals_with_a_cholesky_factor(data):
     assert np.isfinite(model.compile_logp()(start))
 
 
+@pytest.mark.usefixtures("every_small_factor")
 def test_jax_marginal_density_and_gradient_match_pytensor(data):
     """The JAX samplers ("auto") use the JAX translation of the marginal model: at a
     random point it and its gradient equal the compiled C version (h and k by Woodbury)."""

@@ -2,9 +2,9 @@
 
 With the largest factor ``m`` integrated level by level (:mod:`mixedbayes.build.marginal`),
 the residual has covariance ``A = sigma^2 I + Z_m S_m Z_m'``, block diagonal over m's levels.
-The effects ``u`` of the other factors with few effects in all (``q <= MAX_EFFECTS``, e.g.
-InstEval's 14 departments, or the 30 secondary schools crossed with 100 primary schools) have
-prior ``N(0, G)`` and are integrated out too: ``e ~ N(0, V)``, ``V = A + U G U'`` and
+The effects ``u`` of the other factors with few effects in all (``q <= MAX_EFFECTS``) whose
+levels are data-rich (below, e.g. InstEval's 14 departments) have prior ``N(0, G)`` and are
+integrated out too: ``e ~ N(0, V)``, ``V = A + U G U'`` and
 
     log|V|    = log|A| + log|G| + log|P|,           P = G^-1 + U'A^-1 U   (q x q)
     e'V^-1 e  = e'A^-1 e - b'P^-1 b,                b = U'A^-1 e
@@ -16,6 +16,17 @@ sparse constants (``U'U``, the per-level products ``W_g``), so a gradient adds o
 Cholesky factorization and a few sparse products to the per-level marginal. After sampling,
 :func:`mixedbayes.build.conditional.draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)``
 for every draw, before the large factor's effects are drawn given them.
+
+Which factors: sampled, a data-rich factor is centered
+(:mod:`mixedbayes.build.parameterization`), and each of its ``J`` effects is then pinned
+relative to the intercept to ``sigma / sqrt(n)`` (``n`` rows per level) while the intercept
+itself is known only to ``tau / sqrt(J)``: the intercept and every effect correlate by
+about ``sqrt(r / (1 + r))``, ``r = kappa / J`` with ``kappa = n tau^2 / sigma^2``, a ridge a
+diagonal mass matrix crosses slowly. A factor is integrated when ``r > RIDGE_ABOVE``
+(correlation above 0.7). Measured (4 x 1,000 draws, ESS per second): InstEval's departments
+(``kappa`` 29, ``r`` 2.1) integrated 5.4, sampled centered 4.5 (bulk ESS 812 for their sd,
+1,379 for the intercept); the pupils' 30 secondary schools (``kappa`` 3.5, ``r`` 0.12)
+sampled centered 175, integrated 68 (the correction doubles the cost of a cheap gradient).
 """
 
 from __future__ import annotations
@@ -25,19 +36,27 @@ import pytensor.tensor as pt
 import scipy.sparse as sp
 
 from ..design import Design, RandomBlock
+from .parameterization import data_weight
 from .sparse import sparse_product
 
 MAX_EFFECTS = 50  # q: beyond this the q x q factorization costs more than sampling them
+RIDGE_ABOVE = 1.0  # kappa / levels above which a small factor is integrated
 
 
 def small_factors(design: Design, group: str) -> list[RandomBlock]:
     """The factors integrated out by Woodbury along with ``group`` (when it has at most two
-    coefficients): the other factors with the fewest effects, smallest first, while their
-    effects number at most MAX_EFFECTS in all. Larger factors stay sampled."""
+    coefficients): the other data-rich factors (``kappa / levels > RIDGE_ABOVE``, module
+    docstring) with the fewest effects, smallest first, while their effects number at most
+    MAX_EFFECTS in all. The rest stay sampled."""
     if len(design.block(group).coefs) > 2:
         return []
     others = sorted(
-        (b for b in design.blocks if b.group != group), key=lambda b: b.n_levels * len(b.coefs)
+        (
+            b
+            for b in design.blocks
+            if b.group != group and data_weight(design, b) > RIDGE_ABOVE * b.n_levels
+        ),
+        key=lambda b: b.n_levels * len(b.coefs),
     )
     chosen, q = [], 0
     for b in others:
