@@ -61,7 +61,11 @@ def fitted(request):
     fit = mb.Model("y ~ x + (1 | g)", data, family=family).fit(
         # 4 chains: the beta model's intercept mixes slowly (bulk ESS 70-130 of 2 x 400
         # draws with either sampler), too little for a stable R-hat
-        draws=400, tune=400, chains=4, random_seed=7, progressbar=False
+        draws=400,
+        tune=400,
+        chains=4,
+        random_seed=7,
+        progressbar=False,
     )
     return family, data, fit
 

@@ -69,7 +69,7 @@ def test_parameters_recovered():
 
 @pytest.mark.parametrize("sampler", ["auto", "pymc"])
 def test_same_seed_same_draws(sampler):
-    """"auto" (numpyro) and PyMC's own sampler; random effects drawn after marginalizing."""
+    """The "auto" sampler (numpyro) and PyMC's own; random effects drawn after marginalizing."""
     data = simulate()[:200]
     model = mb.Model("y ~ x + (1 | g)", data)
     kwargs = dict(draws=30, tune=30, chains=2, progressbar=False, sampler=sampler)

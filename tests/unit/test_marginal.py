@@ -15,9 +15,9 @@ from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
+from mixedbayes.build import woodbury
 from mixedbayes.build.conditional import draw_random_effects
 from mixedbayes.build.marginal import marginal_choice, nested_in
-from mixedbayes.build import woodbury
 from mixedbayes.build.marginal_op import MarginalGaussian
 
 
