@@ -181,11 +181,20 @@ def sampler_used(idata, library: str, fit_kwargs: dict, cold: bool = False) -> s
 
 
 def random_effects(idata, spec, library: str) -> dict[str, str]:
-    """Per grouping factor: "sampled" or "marginalized" (mixedbayes without z_<g>)."""
+    """Per grouping factor: "marginalized" (listed in the posterior's ``marginalized``
+    attribute), or "sampled", "centered" for mixedbayes's sampled factors without ``z_<g>``."""
     if library != "mixedbayes":
         return {g: "sampled" for g in spec.groups}
+    attrs = getattr(idata.posterior, "attrs", {})
+    integrated = set(str(attrs.get("marginalized", "")).split(", "))
     names = set(idata.posterior.data_vars)
-    return {g: "sampled" if f"z_{g}" in names else "marginalized" for g in spec.groups}
+
+    def how(g: str) -> str:
+        if g in integrated:
+            return "marginalized"
+        return "sampled" if f"z_{g}" in names else "sampled, centered"
+
+    return {g: how(g) for g in spec.groups}
 
 
 def run(args) -> dict:
