@@ -288,8 +288,9 @@ and scaled to the data), so the posteriors are close but not identical.
 """
 
 
-def render(rows: list[dict], meta: dict) -> str:
-    """The whole of docs/performance.md."""
+def render(rows: list[dict], meta: dict, analysis: bool = True) -> str:
+    """The whole of docs/performance.md; ``analysis=False`` leaves out the hand-written
+    reading of the numbers (benchmarks/analysis.md), which belongs to that file only."""
     names = meta.get("model_order") or list(dict.fromkeys(r["model"] for r in rows))
     machine = meta.get("machine", {})
     settings = meta.get("settings", {})
@@ -316,7 +317,7 @@ def render(rows: list[dict], meta: dict) -> str:
         "draws per second.",
         "",
         summary_table(names, rows),
-        ANALYSIS.read_text().strip() + "\n" if ANALYSIS.exists() else "",
+        ANALYSIS.read_text().strip() + "\n" if analysis and ANALYSIS.exists() else "",
         "## Models",
         "",
     ]

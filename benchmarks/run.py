@@ -268,8 +268,10 @@ def write_json(path: Path, meta: dict, rows: list[dict]) -> None:
 
 
 def write_report(path: Path, meta: dict, rows: list[dict]) -> None:
+    """The markdown report; the hand-written analysis goes into docs/performance.md only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report.render(rows, meta))
+    main = path.resolve() == (ROOT / "docs" / "performance.md").resolve()
+    path.write_text(report.render(rows, meta, analysis=main))
     log(f"wrote {path}")
 
 

@@ -249,6 +249,8 @@ def test_render_has_summary_settings_and_versions():
     assert "`make bench`" in text and "2 CPUs" in text and "draws 1000, chains 4" in text
     assert "| sleepstudy | 180 | 40.0 | 10.0 | 4.00x | 20.0 | 20.0 |" in text
     assert "| pymc | 5.28.5 | 5.28.5 |" in text and "| bambi | - | 0.17.2 |" in text
+    heading = report.ANALYSIS.read_text().splitlines()[0]
+    assert heading in text and heading not in report.render(rows, meta, analysis=False)
 
 
 @pytest.mark.parametrize(
