@@ -252,8 +252,9 @@ def cache_paragraph(rows: list[dict]) -> str:
     state = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in first.items())
     return (
         f"Compile cache at the start of the first run: {state} "
-        f"({'warm' if first.get('c_modules', 0) else 'cold'}); the runs added {new} entries "
-        "in all (per run in the tables: 0 means that run compiled nothing new)."
+        f"({'warm' if first.get('c_modules', 0) else 'cold'}); the runs added {new} "
+        + ("entry" if new == 1 else "entries")
+        + " in all (per run in the tables: 0 means that run compiled nothing new)."
     )
 
 
