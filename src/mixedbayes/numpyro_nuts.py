@@ -14,9 +14,9 @@ speed (docs/performance.md):
   mass of each coordinate is ``1 / |gradient|`` at its chain's starting point (nutpie's
   initialization; :func:`initial_inverse_mass`). On InstEval the first 100 warm-up
   iterations took 2,478 gradients instead of 34,000 to 72,000.
-- **The log density is translated to JAX once**, and the starting points are checked with
-  the same compiled gradient that scales the mass matrix (PyMC evaluates the log density
-  op by op, which compiles every operation separately).
+- **The log density is translated to JAX once and jitted**, for the sampler and for the
+  gradient that scales the mass matrix alike: numpyro evaluates what it is given op by op
+  where it runs outside its compiled program (a chain's start in sequential mode).
 
 The compiled program goes to JAX's persistent cache (:func:`use_jax_cache`).
 """
@@ -121,7 +121,7 @@ def _scaled_nuts(potential, **kwargs):
 
     class ScaledNUTS(NUTS):
         def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
-            @jax.jit  # likewise
+            @jax.jit  # one compiled call, not op by op, where numpyro runs init eagerly
             def gradient(params):
                 flat, unravel = ravel_pytree(params)
                 return jax.grad(lambda x: potential(unravel(x)))(flat)
