@@ -173,8 +173,9 @@ class Model:
             and sample the rest (exact; much faster mixing), then draw those effects from
             their conditional posterior. "auto" does so for Gaussian models, choosing the
             factor with the most levels; a factor's name chooses it; False samples every
-            random effect (non-centered). Small crossed factors (at most 50 effects in
-            all) are integrated out along with it when it has at most two coefficients.
+            random effect (non-centered). Small crossed factors with data-rich levels
+            (at most 50 effects in all) are integrated out along with it when it has at
+            most two coefficients.
 
         Returns
         -------

@@ -18,10 +18,12 @@ version of the same function is registered for the JAX samplers.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
+from pytensor.link.jax.dispatch import jax_funcify
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -151,21 +153,11 @@ def level_inverses(L, var, ztz: np.ndarray):
     return logdet_S, pt.log(det).sum(), minv
 
 
-def _register_jax():
-    try:
-        import jax.numpy as jnp
-        from pytensor.link.jax.dispatch import jax_funcify
-    except ImportError:  # JAX is optional
-        return
+@jax_funcify.register(MarginalGaussian)
+def _jax_marginal(op, **kwargs):
+    ztz = jnp.asarray(op.ztz)
 
-    @jax_funcify.register(MarginalGaussian)
-    def _jax_marginal(op, **kwargs):
-        ztz = jnp.asarray(op.ztz)
+    def marginal(L, sigma, s, ee):
+        return marginal_terms(L, sigma, s, ee, ztz, op.n_obs, xp=jnp)
 
-        def marginal(L, sigma, s, ee):
-            return marginal_terms(L, sigma, s, ee, ztz, op.n_obs, xp=jnp)
-
-        return marginal
-
-
-_register_jax()
+    return marginal

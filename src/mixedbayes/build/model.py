@@ -97,9 +97,10 @@ def build_model(
         eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
         if design.offset is not None:
             eta = eta + design.offset
-        integrated = {}
+        integrated, small = {}, []
         if marginalize is not None:
-            blocks = [design.block(marginalize), *small_factors(design, marginalize)]
+            small = small_factors(design, marginalize)
+            blocks = [design.block(marginalize), *small]
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
         others = [block for block in design.blocks if block.group not in integrated]
         centered = centered_factors(design, others) if integrated else set()
@@ -113,9 +114,9 @@ def build_model(
             add_likelihood(family, response_name(design), eta, aux, design, "obs")
         else:
             block = design.block(marginalize)
-            small = [(b, integrated[b.group]) for b in small_factors(design, marginalize)]
             chol = integrated[marginalize]
-            add_marginal_likelihood(design, block, chol, aux["sigma"], linear, sampled, small)
+            with_chols = [(b, integrated[b.group]) for b in small]
+            add_marginal_likelihood(design, block, chol, aux["sigma"], linear, sampled, with_chols)
     return model
 
 

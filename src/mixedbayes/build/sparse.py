@@ -11,11 +11,14 @@ inside the compiled program (``jax.pure_callback``) was slower still, 1.9 ms aga
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytensor.tensor as pt
 import scipy.sparse as sp
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
+from pytensor.link.jax.dispatch import jax_funcify
 
 CALLBACK_SIZE = 10_000  # nonzeros from which the SciPy Op is used
 
@@ -62,24 +65,13 @@ class SparseProduct(Op):
         return [SparseProduct(self.matrix.T.tocsr())(output_grads[0])]
 
 
-def _register_jax():
-    try:
-        import jax
-        import jax.numpy as jnp
-        from pytensor.link.jax.dispatch import jax_funcify
-    except ImportError:  # JAX is optional
-        return
+@jax_funcify.register(SparseProduct)
+def _jax_sparse_product(op, **kwargs):
+    coo = op.matrix.tocoo()
+    rows, cols, vals = (jnp.asarray(a) for a in (coo.row, coo.col, coo.data))
+    size = op.matrix.shape[0]
 
-    @jax_funcify.register(SparseProduct)
-    def _jax_sparse_product(op, **kwargs):
-        coo = op.matrix.tocoo()
-        rows, cols, vals = (jnp.asarray(a) for a in (coo.row, coo.col, coo.data))
-        size = op.matrix.shape[0]
+    def product(x):
+        return jax.ops.segment_sum(vals * x[cols], rows, size, indices_are_sorted=True)
 
-        def product(x):
-            return jax.ops.segment_sum(vals * x[cols], rows, size, indices_are_sorted=True)
-
-        return product
-
-
-_register_jax()
+    return product
