@@ -6,23 +6,23 @@
 >>> print(fit.summary())
 """
 
-import sys
-
 from .datasets import list_datasets, load_dataset, read_r
 from .errors import (
     DataError,
     FamilyError,
+    FitFileError,
     FormulaError,
     MixedBayesError,
     PriorError,
     SamplingError,
+    UnsafeFormulaError,
 )
+from .io import load
 from .model import Model
 from .priors import Prior
 from .results import Fit
 from .results.checks import compare_fits
 from .results.diagnostics import ConvergenceWarning
-from .results.io import load_fit
 from .simulate import simulate
 
 
@@ -44,18 +44,6 @@ def compare(fits: dict, ic: str = "loo"):
     return compare_fits(fits, ic)
 
 
-def load(path, context: dict | None = None) -> Fit:
-    """Read a fit written by ``Fit.save(path)``; it can summarize and predict.
-
-    ``context`` supplies functions the formula used from your namespace (default: the
-    caller's namespace).
-    """
-    if context is None:
-        caller = sys._getframe(1)
-        context = {**caller.f_globals, **caller.f_locals}
-    return load_fit(path, context)
-
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -63,12 +51,14 @@ __all__ = [
     "DataError",
     "FamilyError",
     "Fit",
+    "FitFileError",
     "FormulaError",
     "MixedBayesError",
     "Model",
     "Prior",
     "PriorError",
     "SamplingError",
+    "UnsafeFormulaError",
     "__version__",
     "compare",
     "list_datasets",

@@ -4,12 +4,15 @@
 
     mixedbayes fit "gpa ~ occasion + (1 + occasion | student)" gpa.csv --out fit.nc
     mixedbayes summary fit.nc --fixef --varcorr
+    mixedbayes summary fit.nc --trusted   # a file whose formula needs more than safe names
     mixedbayes demo --figures figures
 
 ``python -m mixedbayes ...`` is the same command. Mistakes a user can make (a mixedbayes
 error such as an unknown column, a missing or unreadable file) print
 ``mixedbayes: error: <message>`` on stderr and exit with status 2, without a traceback;
 warnings (convergence, dropped rows) print as one ``<Category>: <message>`` line.
+``summary`` evaluates a stored formula only in the safe expression language
+(:mod:`mixedbayes.formula.safety`) unless given ``--trusted``.
 Figures are drawn with matplotlib's non-interactive Agg backend.
 """
 
@@ -121,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--prob", type=_probability, default=0.95, help="interval probability (0.95)"
     )
+    summary.add_argument(
+        "--trusted",
+        action="store_true",
+        help="evaluate the stored formula as Python (with numpy as np), not only the safe "
+        "expression language: only for a file you trust",
+    )
     for name in TABLES:
         summary.add_argument(
             f"--{name}", action="store_true", help=f"print fit.{name}() instead of the summary"
@@ -172,11 +181,11 @@ def run_fit(args: argparse.Namespace) -> None:
 
 def run_summary(args: argparse.Namespace) -> None:
     """``mixedbayes summary``: the summary of a saved fit, or the tables asked for."""
-    from .results.io import load_fit
+    from .io import load_fit
 
     if not args.path.is_file():
         raise CliError(f"no such file: {args.path}")
-    fit = load_fit(args.path, FORMULA_CONTEXT)
+    fit = load_fit(args.path, FORMULA_CONTEXT, trusted=args.trusted)
     chosen = [name for name in TABLES if getattr(args, name)]
     if not chosen:
         print(fit.summary(args.prob))

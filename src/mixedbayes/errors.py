@@ -14,6 +14,11 @@ class FormulaError(MixedBayesError, ValueError):
     """The formula string cannot be parsed or refers to something invalid."""
 
 
+class UnsafeFormulaError(FormulaError):
+    """A formula evaluated safely (a loaded fit, ``Model(..., safe=True)``) would run more
+    than the safe expression language allows (see ``mixedbayes.formula.safety``)."""
+
+
 class DataError(MixedBayesError, ValueError):
     """The data do not fit the formula (missing columns, missing or infinite values, ...)."""
 
@@ -28,3 +33,8 @@ class FamilyError(MixedBayesError, ValueError):
 
 class SamplingError(MixedBayesError, ValueError):
     """Invalid sampler arguments."""
+
+
+class FitFileError(DataError):
+    """A fit file cannot be loaded: not a mixedbayes fit, truncated, edited so that its
+    parts disagree, or written in another format version."""

@@ -15,8 +15,10 @@ from .build import build_model, response_name
 from .build.conditional import draw_random_effects
 from .build.marginal import marginal_choice
 from .design import Design, make_design
+from .design.make import check_data
 from .families import Family, get_family
 from .formula import parse_formula
+from .formula.safety import check_formula, safe_context
 from .priors import PriorSet, make_priors
 from .results import Fit
 from .results.diagnostics import warn_if_unreliable
@@ -52,7 +54,16 @@ class Model:
         Drop rows with missing values in used columns (with a warning); False raises.
     context : dict, optional
         Names (functions, constants) formula expressions may use besides the columns;
-        default: the caller's namespace.
+        default: the caller's namespace. Given explicitly, the formula is evaluated
+        safely (see ``safe``) with these names allowed.
+    safe : bool, optional
+        Evaluate the formula in the safe expression language only: columns, numbers,
+        arithmetic, the formula functions (``C``, ``I``, ``center``, ``scale``, ``poly``,
+        ``bs``, ...), numpy's elementwise functions (``np.log``, ...) and the names in
+        ``context``, checked before anything runs (``mixedbayes.formula.safety``). Use it
+        for a formula from an untrusted source (a web form, a config file): without it a
+        formula is Python code run with the caller's names. Default: safe exactly when
+        ``context`` is given; ``safe=False`` with a ``context`` evaluates freely in it.
 
     Attributes
     ----------
@@ -80,13 +91,20 @@ class Model:
         link: str | None = None,
         dropna: bool = True,
         context: Mapping | None = None,
+        safe: bool | None = None,
     ):
-        if context is None:
+        self.safe = context is not None if safe is None else bool(safe)
+        if context is None and not self.safe:
             caller = sys._getframe(1)
             context = {**caller.f_globals, **caller.f_locals}
-        self.context = dict(context)  # names that formula expressions may use, for new data
-        self.data = data
+        context = dict(context or {})
         self.formula = parse_formula(formula)
+        if self.safe:
+            check_data(data, "data")
+            check_formula(self.formula, data.columns, context)
+            context = safe_context(context)
+        self.context = context  # names that formula expressions may use, for new data
+        self.data = data
         self.family = get_family(family, link)
         self.design: Design = make_design(
             self.formula, data, self.family, dropna=dropna, context=context

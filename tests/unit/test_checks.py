@@ -186,7 +186,10 @@ def test_save_and_load_round_trip(tmp_path, data):
     fit = fake_fit(model)
     path = tmp_path / "fit.nc"
     fit.save(path)
-    loaded = mb.load(path)
+    with pytest.raises(mb.UnsafeFormulaError, match="'double'.*trusted=True"):
+        mb.load(path)  # a function from the caller's namespace is not taken from a file
+    assert mb.load(path, trusted=True).model.formula == fit.model.formula
+    loaded = mb.load(path, context={"double": double})
     xr_equal = [np.array_equal(fit.posterior[v], loaded.posterior[v]) for v in fit.posterior]
     assert all(xr_equal)
     assert loaded.model.priors.table().equals(fit.model.priors.table())

@@ -73,6 +73,19 @@ def threshold_labels(design: Design) -> list[str]:
     return [f"{a}|{b}" for a, b in zip(levels[:-1], levels[1:], strict=True)]
 
 
+def model_coords(design: Design, family: Family) -> dict[str, list]:
+    """The named dimensions of the model's variables and their labels."""
+    coords = {"obs": list(range(design.n_obs))}
+    coords["fixed_term"] = [t for t in design.fixed_terms if t != "Intercept"]
+    if family.response == "ordinal":
+        coords["threshold"] = threshold_labels(design)
+    for block in design.blocks:
+        coords[block.group] = list(block.levels)
+        coords[coef_dim(block.group)] = list(block.coefs)
+        coords[coef_dim(block.group) + "_"] = list(block.coefs)
+    return coords
+
+
 def build_model(
     design: Design, priors: PriorSet, family: Family, marginalize: str | None = None
 ) -> pm.Model:
@@ -84,16 +97,7 @@ def build_model(
     :func:`mixedbayes.build.woodbury.small_factors`), and the observed response is replaced
     by the marginal density.
     """
-    ordinal = family.response == "ordinal"
-    coords = {"obs": np.arange(design.n_obs)}
-    coords["fixed_term"] = [t for t in design.fixed_terms if t != "Intercept"]
-    if ordinal:
-        coords["threshold"] = threshold_labels(design)
-    for block in design.blocks:
-        coords[block.group] = list(block.levels)
-        coords[coef_dim(block.group)] = list(block.coefs)
-        coords[coef_dim(block.group) + "_"] = list(block.coefs)
-    with pm.Model(coords=coords) as model:
+    with pm.Model(coords=model_coords(design, family)) as model:
         eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
         if design.offset is not None:
             eta = eta + design.offset

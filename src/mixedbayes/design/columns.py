@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import unicodedata
 import warnings
 from collections.abc import Mapping
 
@@ -30,11 +31,21 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
             names.append(name)
     names += [factor for group in formula.groups for factor in group.factors]
     unique = list(dict.fromkeys(names))
+    repeated = [name for name in unique if (data.columns == name).sum() > 1]
+    if repeated:
+        raise DataError(
+            f"column {repeated[0]!r} used in formula {formula.text!r} appears "
+            f"{int((data.columns == repeated[0]).sum())} times in the data; give each column "
+            "its own name (e.g. data.columns = [...])"
+        )
     missing = [name for name in unique if name not in data.columns]
     if missing:
         name = missing[0]
         close = difflib.get_close_matches(name, [str(c) for c in data.columns], n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        normalized = [c for c in map(str, data.columns) if unicodedata.normalize("NFKC", c) == name]
+        if normalized:  # Python reads identifiers in NFKC form: 'µ' (micro) as 'μ' (mu)
+            hint = f"; Python reads the column name {normalized[0]!r} as {name!r}: rename it"
         raise DataError(
             f"column {name!r} used in formula {formula.text!r} is not in the data{hint} "
             f"(columns: {', '.join(map(str, data.columns[:20]))})"

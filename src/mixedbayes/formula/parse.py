@@ -19,7 +19,7 @@ import formulaic
 from ..errors import FormulaError
 from .terms import Formula, GroupTerm, RandomPart
 
-_NAME = re.compile(r"^(`[^`]+`|[A-Za-z_.][A-Za-z0-9_.]*)$")
+_NAME = re.compile(r"^(`[^`]+`|[^\W\d][\w.]*|\.[\w.]*)$")  # identifiers, any script
 _CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$", re.DOTALL)
 _OPEN, _CLOSE, _QUOTES = "([{", ")]}", "`'\""
 _EXPONENT = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]$")  # "1e" or "2.5E" before a sign

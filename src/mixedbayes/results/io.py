@@ -1,4 +1,4 @@
-"""Save a fit to netCDF and load it back, without pickling any PyTensor graph.
+"""Save a fit to netCDF, without pickling any PyTensor graph (loading: :mod:`mixedbayes.io`).
 
 The file is the fit's InferenceData plus a ``constant_data`` group holding the model's
 training rows (the columns the formula uses, after dropping missing values) and, in its
@@ -6,22 +6,25 @@ attributes, the model spec: formula, family, link and the user's priors. Loading
 the Model from those, so the design (levels, contrasts, ``center``/``scale`` constants) is
 re-derived exactly and the loaded fit can predict. Categorical columns keep their
 categories and order.
+
+Saving is atomic: the file is written beside its destination under a temporary name and
+renamed over it only once complete, so a failed or interrupted save leaves any earlier
+file at ``path`` as it was.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..design.columns import drop_missing, required_columns
-from ..errors import DataError
 from ..priors import Prior
 
 FORMAT = "mixedbayes-fit-1"
@@ -50,30 +53,24 @@ def save_fit(fit, path) -> None:
     if "constant_data" in idata.groups():
         del idata.constant_data
     idata.add_groups(constant_data=dataset)
-    idata.to_netcdf(str(Path(path)))
+    write_atomically(idata.to_netcdf, Path(path))
 
 
-def load_fit(path, context):
-    """Read a fit written by ``Fit.save``; ``context`` as in Model. See mixedbayes.load."""
-    from ..model import Model  # the facade imports results; import it lazily here
-    from .fit import Fit
+def write_atomically(write, path: Path) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
 
-    idata = az.from_netcdf(str(Path(path)))
-    data_group = idata.get("constant_data") if "constant_data" in idata.groups() else None
-    spec_text = None if data_group is None else data_group.attrs.get("mixedbayes_spec")
-    if spec_text is None:
-        raise DataError(f"{path} is not a mixedbayes fit (no model spec in constant_data)")
-    spec = json.loads(spec_text)
-    if spec.get("format") != FORMAT:
-        raise DataError(f"{path} has fit format {spec.get('format')!r}, expected {FORMAT!r}")
-    data = pd.DataFrame({name: _decode_column(data_group[name]) for name in data_group})
-    priors = {
-        _key(entry["key"]): Prior(entry["dist"], **entry["params"]) for entry in spec["priors"]
-    }
-    model = Model(spec["formula"], data, spec["family"], priors, link=spec["link"], context=context)
-    model.design = dataclasses.replace(model.design, n_dropped=spec["n_dropped"])
-    del idata.constant_data
-    return Fit(model, idata)
+    The temporary file lies in ``path``'s folder (a rename within one file system is
+    atomic); on any failure, KeyboardInterrupt included, it is removed and ``path`` is
+    untouched.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _prior_entry(key, prior: Prior) -> dict:
@@ -82,10 +79,6 @@ def _prior_entry(key, prior: Prior) -> dict:
         "dist": prior.dist,
         "params": prior.params,
     }
-
-
-def _key(key):
-    return key if isinstance(key, str) else tuple(key)
 
 
 def _encode_column(values: pd.Series) -> xr.DataArray:
@@ -104,7 +97,8 @@ def _encode_column(values: pd.Series) -> xr.DataArray:
     return xr.DataArray(array, dims=("row",), attrs=attrs)
 
 
-def _decode_column(array: xr.DataArray) -> pd.Series:
+def decode_column(array: xr.DataArray) -> pd.Series:
+    """The pandas column that ``_encode_column`` wrote (KeyError/ValueError if edited)."""
     kind = array.attrs.get("kind", "plain")
     values = array.values
     if kind == "categorical":
