@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixedbayes.simulate import simulate
+from mixedbayes import simulate
 
 HERE = Path(__file__).parent
 SES = ["lowest", "2", "3", "4", "5", "highest"]

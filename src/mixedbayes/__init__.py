@@ -17,13 +17,14 @@ from .errors import (
     SamplingError,
     UnsafeFormulaError,
 )
+from .formula.distributional import bf
 from .io import load
 from .model import Model
 from .priors import Prior
 from .results import Fit
 from .results.checks import compare_fits
 from .results.diagnostics import ConvergenceWarning
-from .simulate import simulate
+from .simulation import simulate
 
 
 def compare(fits: dict, ic: str = "loo"):
@@ -60,6 +61,7 @@ __all__ = [
     "SamplingError",
     "UnsafeFormulaError",
     "__version__",
+    "bf",
     "compare",
     "list_datasets",
     "load",

@@ -21,8 +21,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from .build.model import model_coords
 from .errors import FitFileError, MixedBayesError, UnsafeFormulaError
+from .formula.distributional import bf
+from .graph.model import model_coords
 from .model import Model
 from .priors import Prior
 from .results import Fit
@@ -84,13 +85,14 @@ def load_fit(path, context: dict | None = None, *, trusted: bool = False) -> Fit
     priors = _priors(path, spec["priors"])
     try:
         model = Model(
-            spec["formula"],
+            bf(spec["formula"], *spec.get("dpars", {}).values()),
             data,
             spec["family"],
             priors,
             link=spec["link"],
             context={} if context is None else context,
             safe=not trusted,
+            links=spec.get("links"),
         )
     except UnsafeFormulaError as error:
         raise UnsafeFormulaError(
@@ -134,6 +136,12 @@ def _spec(path: Path, idata: az.InferenceData) -> dict:
         raise FitFileError(f"{path}: its model spec is not a JSON object")
     if spec.get("format") != FORMAT:
         raise FitFileError(f"{path} has fit format {spec.get('format')!r}, expected {FORMAT!r}")
+    for field in ("dpars", "links"):  # absent from files of before distributional models
+        entries = spec.setdefault(field, {})
+        if not isinstance(entries, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in entries.items()
+        ):
+            raise FitFileError(f"{path}: the spec's {field!r} must map names to strings")
     for field, kind in _FIELDS.items():
         if field not in spec:
             raise FitFileError(f"{path}: its model spec has no {field!r}")
@@ -196,7 +204,9 @@ def _check_dimensions(path: Path, idata: az.InferenceData, model: Model) -> None
 
 def _required(model: Model) -> list[str]:
     """Posterior variables that the fit's tables read."""
-    names = [f"sd_{block.group}" for block in model.design.blocks]
-    if any(term != "Intercept" for term in model.design.fixed_terms):
-        names.append("b")
-    return names + list(model.family.aux)
+    names, modeled = [], {part.dpar for part in model.design.dpars}
+    for part in model.design.parts:
+        names += [f"sd_{block.group}" for block in part.blocks]
+        if any(term != "Intercept" for term in part.fixed_terms):
+            names.append(f"{part.prefix}b")
+    return names + [name for name in model.family.aux if name not in modeled]

@@ -11,14 +11,14 @@ import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from .build import build_model, response_name
-from .build.conditional import draw_random_effects
-from .build.marginal import marginal_choice
 from .design import Design, make_design
 from .design.make import check_data
 from .families import Family, get_family
-from .formula import parse_formula
+from .formula.distributional import BF, parse_model_formula
 from .formula.safety import check_formula, safe_context
+from .graph import build_model, response_name
+from .graph.conditional import draw_random_effects
+from .graph.marginal import marginal_choice
 from .priors import PriorSet, make_priors
 from .results import Fit
 from .results.diagnostics import warn_if_unreliable
@@ -30,8 +30,10 @@ class Model:
 
     Parameters
     ----------
-    formula : str
-        e.g. ``"gpa ~ occasion + (1 + occasion | student)"``. Supports numeric and
+    formula : str or BF
+        e.g. ``"gpa ~ occasion + (1 + occasion | student)"``, or :func:`mixedbayes.bf`
+        formulas for other distributional parameters too
+        (``mb.bf("gpa ~ occasion + (1 | student)", sigma="~ C(occasion)")``). Supports numeric and
         categorical predictors, ``C(x)``, interactions, transforms (``np.log(x)``,
         ``center(x)``, ``scale(x)``), ``0 +``/``- 1``, and random terms ``(1 | g)``,
         ``(1 + x | g)``, ``(0 + x | g)``, ``(1 + x || g)``, ``(1 | g1) + (1 | g2)``,
@@ -50,6 +52,9 @@ class Model:
     link : str, optional
         Another link than the family's default: ``"probit"`` or ``"cloglog"`` for
         bernoulli, binomial and beta, ``"probit"`` for cumulative, ``"inverse"`` for gamma.
+    links : dict, optional
+        Links of the distributional parameters given formulas in ``bf()``
+        (``{"sigma": "log"}``, the default for the positive ones).
     dropna : bool, default True
         Drop rows with missing values in used columns (with a warning); False raises.
     context : dict, optional
@@ -83,7 +88,7 @@ class Model:
 
     def __init__(
         self,
-        formula: str,
+        formula: str | BF,
         data: pd.DataFrame,
         family: str | Family = "gaussian",
         priors: Mapping | None = None,
@@ -92,13 +97,14 @@ class Model:
         dropna: bool = True,
         context: Mapping | None = None,
         safe: bool | None = None,
+        links: Mapping[str, str] | None = None,
     ):
         self.safe = context is not None if safe is None else bool(safe)
         if context is None and not self.safe:
             caller = sys._getframe(1)
             context = {**caller.f_globals, **caller.f_locals}
         context = dict(context or {})
-        self.formula = parse_formula(formula)
+        self.formula = parse_model_formula(formula)
         if self.safe:
             check_data(data, "data")
             check_formula(self.formula, data.columns, context)
@@ -107,7 +113,7 @@ class Model:
         self.data = data
         self.family = get_family(family, link)
         self.design: Design = make_design(
-            self.formula, data, self.family, dropna=dropna, context=context
+            self.formula, data, self.family, dropna=dropna, context=context, links=links
         )
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
         self.user_priors = dict(priors or {})
@@ -230,6 +236,6 @@ class Model:
     def __repr__(self) -> str:
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in self.design.blocks)
         return (
-            f"<mixedbayes.Model {self.formula.text!r}, family={self.family.name}, "
+            f"<mixedbayes.Model {self.formula.full_text!r}, family={self.family.name}, "
             f"{self.design.n_obs} observations, groups: {groups or 'none'}>"
         )

@@ -53,7 +53,7 @@ def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
     jax = pytest.importorskip("jax")
     from numpyro.infer import MCMC, NUTS
 
-    from mixedbayes.numpyro_nuts import _scaled_nuts
+    from mixedbayes.sampling.numpyro_nuts import _scaled_nuts
 
     sds = jax.numpy.asarray([1e-3, 1e-2, 0.1, 1.0])
 

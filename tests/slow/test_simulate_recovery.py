@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mixedbayes as mb
-from mixedbayes.simulate import simulate
+from mixedbayes import simulate
 
 pytestmark = pytest.mark.slow
 

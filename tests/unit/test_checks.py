@@ -60,7 +60,9 @@ def test_ranef_and_coef(fit):
         "se",
         "lower",
         "upper",
+        "dpar",
     ]
+    assert set(fit.ranef()["dpar"]) == {"mu"}
     assert len(ranef) == 5 * 2 + 3
     r = flat(fit, "r_g", g="C", g__coef="x")
     assert ranef.loc[("g", "x", "C"), "value"] == pytest.approx(r.mean())

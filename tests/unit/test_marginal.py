@@ -15,10 +15,10 @@ from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
-from mixedbayes.build import woodbury
-from mixedbayes.build.conditional import draw_random_effects
-from mixedbayes.build.marginal import marginal_choice, nested_in
-from mixedbayes.build.marginal_op import MarginalGaussian
+from mixedbayes.graph import woodbury
+from mixedbayes.graph.conditional import draw_random_effects
+from mixedbayes.graph.marginal import marginal_choice, nested_in
+from mixedbayes.graph.marginal_op import MarginalGaussian
 
 
 @pytest.fixture(scope="module")

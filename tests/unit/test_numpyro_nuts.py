@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mixedbayes as mb
-from mixedbayes import numpyro_nuts
+from mixedbayes.sampling import numpyro_nuts
 
 jax = pytest.importorskip("jax")
 

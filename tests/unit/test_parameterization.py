@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
-from mixedbayes.build.parameterization import CENTER_ABOVE, centered_factors, data_weight
+from mixedbayes.graph.parameterization import CENTER_ABOVE, centered_factors, data_weight
 
 
 def simulated(n_per_group, sd, sigma=1.0, seed=1):

@@ -60,8 +60,10 @@ def test_fixef_columns_and_values(fit):
         "rhat",
         "ess_bulk",
         "ess_tail",
+        "dpar",
     ]
     assert table["term"].tolist() == ["Intercept", "x", "f[T.b]"]
+    assert set(table["dpar"]) == {"mu"}
     draws = fit.posterior["b"].sel(fixed_term="x").values.ravel()
     row = table.set_index("term").loc["x"]
     assert row["estimate"] == pytest.approx(draws.mean())
@@ -81,7 +83,9 @@ def test_varcorr_variance_shares(fit):
         "rhat",
         "ess_bulk",
         "ess_tail",
+        "dpar",
     ]
+    assert list(table["dpar"]) == ["mu", "mu", "mu", "sigma"]
     assert list(zip(table["group"], table["term"], strict=True)) == [
         ("g", "Intercept"),
         ("g", "x"),

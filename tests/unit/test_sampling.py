@@ -2,13 +2,14 @@
 
 import pytest
 
-from mixedbayes import numpyro_nuts, sampling
+from mixedbayes import sampling
+from mixedbayes.sampling import drivers, numpyro_nuts
 
 
 def test_auto_is_numpyro_when_installed_else_pymc(monkeypatch):
     pytest.importorskip("numpyro")
     assert sampling.choose_sampler("auto") == "numpyro"
-    monkeypatch.setattr(sampling, "installed", lambda module: module != "numpyro")
+    monkeypatch.setattr(drivers, "installed", lambda module: module != "numpyro")
     assert sampling.choose_sampler("auto") == "pymc"
     assert sampling.choose_sampler("pymc") == "pymc"
 

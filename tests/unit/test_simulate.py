@@ -6,9 +6,8 @@ import pytest
 from scipy import special
 
 import mixedbayes as mb
-from mixedbayes import DataError, FamilyError, FormulaError
+from mixedbayes import DataError, FamilyError, FormulaError, simulate
 from mixedbayes.families import get_family
-from mixedbayes.simulate import simulate
 
 SLOPES = dict(
     formula="y ~ x + (1 + x | g)",

@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 import mixedbayes as mb
-from mixedbayes.build import sparse
+from mixedbayes.graph import sparse
 
 
 @pytest.fixture(scope="module")

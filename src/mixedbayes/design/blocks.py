@@ -31,6 +31,10 @@ class RandomBlock:
         Coefficient positions sharing one correlation matrix; ``||`` terms give singletons.
     part_specs : tuple
         formulaic model specs that re-encode new data, one per bar term.
+    dpar : str
+        The distributional parameter whose predictor the block enters (``"mu"``); for
+        another one, ``group`` carries its prefix (``"sigma_student"``), so that the
+        model's variables (``sd_sigma_student``) and dimensions stay distinct.
     """
 
     group: str
@@ -41,6 +45,16 @@ class RandomBlock:
     coefs: tuple[str, ...]
     corr_groups: tuple[tuple[int, ...], ...]
     part_specs: tuple = field(repr=False, default=())
+    dpar: str = "mu"
+
+    @property
+    def label(self) -> str:
+        """The grouping factor as the formula writes it (``group`` without a dpar prefix)."""
+        return self.group if self.dpar == "mu" else self.group[len(self.dpar) + 1 :]
+
+    def prior_class(self, cls: str) -> str:
+        """A prior class of this block's dpar: ``"sd"`` for mu, ``"sigma_sd"`` for sigma."""
+        return cls if self.dpar == "mu" else f"{self.dpar}_{cls}"
 
     @property
     def n_levels(self) -> int:
@@ -76,6 +90,14 @@ class Design:
         Sum of the formula's ``offset(...)`` terms per observation.
     response_levels : tuple of str or None
         Bernoulli text response: (failure, success); ordinal: the categories in order.
+    dpar : str
+        The distributional parameter this design predicts (``"mu"``).
+    link : str or None
+        The link of a dpar other than mu (mu's is the family's).
+    dpars : tuple of Design
+        One design per other distributional parameter with a formula (``sigma ~ x``):
+        its own ``X``, ``fixed_terms``, ``blocks`` and ``offset``, the same rows and
+        response; a model without them is the case with one dpar.
     """
 
     formula: Formula
@@ -88,6 +110,19 @@ class Design:
     trials: np.ndarray | None = None
     offset: np.ndarray | None = None
     response_levels: tuple[str, ...] | None = None
+    dpar: str = "mu"
+    link: str | None = None
+    dpars: tuple[Design, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Design, ...]:
+        """The design of every distributional parameter, mu's (this one) first."""
+        return (self, *self.dpars)
+
+    @property
+    def prefix(self) -> str:
+        """The prefix of this dpar's variables and prior classes: ``""`` or ``"sigma_"``."""
+        return "" if self.dpar == "mu" else f"{self.dpar}_"
 
     @property
     def n_obs(self) -> int:

@@ -19,9 +19,10 @@ from ..formula import Formula
 def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
     """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
     # (expression, read as Python?): responses and offsets are evaluated as I(expr)
-    expressions = [(e, True) for e in formula.response_expressions] + [(formula.fixed, False)]
-    expressions += [(e, True) for e in formula.offsets]
-    expressions += [(part.expr, False) for group in formula.groups for part in group.parts]
+    expressions = [(e, True) for e in formula.response_expressions]
+    for part in formula.parts:
+        expressions += [(part.fixed, False)] + [(e, True) for e in part.offsets]
+        expressions += [(p.expr, False) for group in part.groups for p in group.parts]
     names: list[str] = []
     for expr, python in expressions:
         found = variables(expr, python) | (_names_in_calls(expr, data) if not python else set())
@@ -29,7 +30,7 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
             if name not in data.columns and name in context:
                 continue  # a function or constant from the caller's namespace
             names.append(name)
-    names += [factor for group in formula.groups for factor in group.factors]
+    names += [factor for part in formula.parts for group in part.groups for factor in group.factors]
     unique = list(dict.fromkeys(names))
     repeated = [name for name in unique if (data.columns == name).sum() > 1]
     if repeated:

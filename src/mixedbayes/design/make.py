@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
-from ..formula import Formula, GroupTerm, parse_formula
+from ..formula import Formula, GroupTerm
+from ..formula.distributional import parse_model_formula
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
 from .response import encode_response
@@ -24,6 +25,7 @@ def make_design(
     *,
     dropna: bool = True,
     context: Mapping | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> Design:
     """Encode ``data`` for ``formula``.
 
@@ -37,13 +39,15 @@ def make_design(
         Drop rows with missing values in used columns (with a warning); if False, raise.
     context : mapping, optional
         Names (functions, constants) that formula expressions may use besides the columns.
+    links : mapping, optional
+        Links of distributional parameters with formulas (``{"sigma": "log"}``); each
+        defaults to the family's first link for it.
 
     Returns
     -------
     Design
     """
-    if isinstance(formula, str):
-        formula = parse_formula(formula)
+    formula = parse_model_formula(formula)
     check_data(data, "data")
     family = get_family(family)
     context = dict(context or {})
@@ -58,6 +62,8 @@ def make_design(
     _check_group_names(formula)
     blocks = tuple(_block(term, clean, context) for term in formula.groups)
     _check_support(blocks, len(clean))
+    links = dpar_links(formula, family, links)
+    dpars = tuple(_part(part, clean, context, response, links) for part in formula.dpars)
     return Design(
         formula=formula,
         y=response.y,
@@ -69,6 +75,47 @@ def make_design(
         trials=response.trials,
         offset=offset(formula, clean, context),
         response_levels=response.levels,
+        dpars=dpars,
+    )
+
+
+def dpar_links(formula: Formula, family: Family, links: Mapping | None) -> dict[str, str]:
+    """The link of each dpar with a formula, checked against what the family has."""
+    links = dict(links or {})
+    parts = {part.dpar for part in formula.dpars}
+    for name in [*parts, *links]:
+        if name not in family.aux:
+            raise FormulaError(
+                f"family {family.name!r} has no distributional parameter {name!r}; its "
+                f"parameters besides mu are {list(family.aux) or 'none'}"
+            )
+    chosen = {}
+    for name in parts:
+        allowed = family.dpar_links(name)
+        chosen[name] = links.get(name, allowed[0])
+        if chosen[name] not in allowed:
+            raise FormulaError(f"{name!r} takes the links {list(allowed)}, got {chosen[name]!r}")
+    return chosen
+
+
+def _part(part: Formula, data, context, response, links) -> Design:
+    """The design of one distributional parameter's formula (same rows as mu's)."""
+    what = f"{part.dpar} formula"
+    X, terms, spec = _matrix(part.fixed, data, context, f"{what} {part.text!r}")
+    _check_rank(X, terms)
+    blocks = tuple(_block(term, data, context, part.dpar) for term in part.groups)
+    return Design(
+        formula=part,
+        y=response.y,
+        X=X,
+        fixed_terms=terms,
+        blocks=blocks,
+        fixed_spec=spec,
+        trials=response.trials,
+        offset=offset(part, data, context),
+        response_levels=response.levels,
+        dpar=part.dpar,
+        link=links[part.dpar],
     )
 
 
@@ -178,7 +225,7 @@ def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
         )
 
 
-def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping) -> RandomBlock:
+def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu") -> RandomBlock:
     index, levels = combine_factors(data, term.factors)
     matrices, coefs, corr_groups, specs = [], [], [], []
     for part in term.parts:
@@ -205,7 +252,7 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping) -> RandomBlock
             stacklevel=4,
         )
     return RandomBlock(
-        group=term.group,
+        group=term.group if dpar == "mu" else f"{dpar}_{term.group}",
         factors=term.factors,
         levels=tuple(levels),
         index=index.astype(np.int32),
@@ -213,4 +260,5 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping) -> RandomBlock
         coefs=tuple(coefs),
         corr_groups=tuple(corr_groups),
         part_specs=tuple(specs),
+        dpar=dpar,
     )

@@ -102,12 +102,17 @@ def expressions(formula: Formula) -> Iterator[tuple[str, str, bool]]:
     ):
         if expr is not None:
             yield what, expr, True
-    for expr in formula.offsets:
-        yield "offset", expr, True
-    parts = [("fixed part", formula.fixed)]
-    for group in formula.groups:
-        parts += [(f"random term ({p.expr} | {group.group})", p.expr) for p in group.parts]
+    parts = []
+    for part in formula.parts:
+        name = "" if part.dpar == "mu" else f"{part.dpar} "
+        parts += [(f"{name}offset", expr) for expr in part.offsets]
+        parts += [(f"{name}fixed part", part.fixed)]
+        for group in part.groups:
+            parts += [(f"random term ({p.expr} | {group.group})", p.expr) for p in group.parts]
     for what, rhs in parts:
+        if what.endswith("offset"):
+            yield what, rhs, True
+            continue
         for term in formulaic.Formula(rhs):
             for factor in term.factors:
                 method = factor.eval_method.value

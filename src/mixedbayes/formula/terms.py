@@ -54,6 +54,11 @@ class Formula:
     offsets : tuple of str
         Expressions inside ``offset(...)`` terms, added to the linear predictor with
         coefficient 1.
+    dpar : str
+        The distributional parameter this formula predicts: ``"mu"`` for the main formula.
+    dpars : tuple of Formula
+        Formulas of the other distributional parameters (``sigma ~ x``), from
+        :func:`mixedbayes.bf`; each has this formula's response and its own ``dpar``.
     """
 
     text: str
@@ -63,11 +68,23 @@ class Formula:
     trials: str | None = None
     failures: str | None = None
     offsets: tuple[str, ...] = ()
+    dpar: str = "mu"
+    dpars: tuple[Formula, ...] = ()
 
     @property
     def response_expressions(self) -> tuple[str, ...]:
         """Every expression of the left-hand side (response, trials or failures)."""
         return tuple(e for e in (self.response, self.trials, self.failures) if e is not None)
 
+    @property
+    def parts(self) -> tuple[Formula, ...]:
+        """The formula of every distributional parameter, ``mu``'s (this one) first."""
+        return (self, *self.dpars)
+
+    @property
+    def full_text(self) -> str:
+        """The formulas as the user wrote them, joined by ``"; "``."""
+        return "; ".join(part.text for part in self.parts)
+
     def __str__(self) -> str:
-        return self.text
+        return self.full_text

@@ -3,7 +3,9 @@
 Like brms, a prior is keyed by class (``"Intercept"``, ``"b"``, ``"sd"``, ``"cor"``,
 ``"sigma"``...), optionally narrowed by group and coefficient; the most specific match wins.
 Keys are a class name or a tuple: ``("b", coef)``, ``("sd", group)``,
-``("sd", group, coef)``, ``("cor", group)``.
+``("sd", group, coef)``, ``("cor", group)``. The classes of a distributional parameter's
+formula carry its name as a prefix: ``"sigma_Intercept"``, ``("sigma_b", "x")``,
+``("sigma_sd", "g")``.
 """
 
 from __future__ import annotations
@@ -94,8 +96,37 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
         "shape": Prior("Gamma", alpha=0.01, beta=0.01),
         "phi": Prior("Gamma", alpha=0.01, beta=0.01),
     }
+    modeled = {part.dpar for part in design.dpars}
     for aux in family.aux:
-        entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
+        if aux not in modeled:
+            entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
+    for part in design.dpars:
+        entries += _dpar_priors(part, family, scale)
+    return entries
+
+
+def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]:
+    """Defaults for a dpar's formula, on its link scale (brms's classes, prefixed):
+    ``sigma_Intercept`` StudentT(3, log sd(y), 2.5) for a real response's sigma (centre 0
+    for the others), ``sigma_b`` Normal(0, 2.5 / sd(x)), ``sigma_sd`` HalfStudentT(3,
+    2.5 / sd(z)), ``sigma_cor`` LKJ(1)."""
+    prefix = part.prefix
+    center = np.log(scale) if part.dpar == "sigma" and family.scale_by_response else 0.0
+    entries = []
+    if part.has_intercept:
+        prior = Prior("StudentT", nu=3, mu=round(float(center), 4), sigma=2.5)
+        entries.append(PriorEntry(f"{prefix}Intercept", None, None, prior, "default"))
+    for j, term in enumerate(part.fixed_terms):
+        if term != "Intercept":
+            prior = Prior("Normal", mu=0, sigma=2.5 / _spread(part.X[:, j]))
+            entries.append(PriorEntry(f"{prefix}b", None, term, prior, "default"))
+    for block in part.blocks:
+        for j, coef in enumerate(block.coefs):
+            prior = Prior("HalfStudentT", nu=3, sigma=2.5 / _spread(block.Z[:, j]))
+            entries.append(PriorEntry(f"{prefix}sd", block.label, coef, prior, "default"))
+        if block.correlated_groups:
+            prior = Prior("LKJ", eta=1)
+            entries.append(PriorEntry(f"{prefix}cor", block.label, None, prior, "default"))
     return entries
 
 
@@ -162,17 +193,26 @@ def _parse_key(key, value) -> tuple[str, str | None, str | None]:
     if not parts or not all(isinstance(p, str) for p in parts) or len(parts) > 3:
         raise PriorError(f"prior key {key!r} must be a class name or a tuple of 2-3 strings")
     cls, rest = parts[0], parts[1:]
-    if cls in ("b",):
+    base = base_class(cls)
+    if base in ("b",):
         if len(rest) > 1:
             raise PriorError(f"prior key {key!r}: class 'b' takes at most a coefficient")
         return cls, None, (rest[0] if rest else None)
-    if cls in ("sd", "cor"):
-        if cls == "cor" and len(rest) > 1:
+    if base in ("sd", "cor"):
+        if base == "cor" and len(rest) > 1:
             raise PriorError(f"prior key {key!r}: class 'cor' takes at most a group")
         return cls, (rest[0] if rest else None), (rest[1] if len(rest) > 1 else None)
     if rest:
         raise PriorError(f"prior key {key!r}: class {cls!r} cannot be narrowed")
     return cls, None, None
+
+
+def base_class(cls: str) -> str:
+    """A prior class without its dpar prefix: ``"sigma_b"`` -> ``"b"``."""
+    for base in ("Intercept", "b", "sd", "cor"):
+        if cls.endswith(f"_{base}"):
+            return base
+    return cls
 
 
 def _specificity(parsed) -> int:
@@ -196,6 +236,7 @@ def _no_match_message(key, parsed, entries: list[PriorEntry]) -> str:
 
 
 def _check_support(key, cls: str, prior: Prior) -> None:
+    cls = base_class(cls)
     if cls == "cor":
         if prior.support != "correlation":
             raise PriorError(f"prior for {key!r} must be Prior('LKJ', eta=...), got {prior!r}")

@@ -23,12 +23,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..build import coef_dim, response_name
 from ..errors import FamilyError
+from ..graph import coef_dim, response_name
 from .predict import log_likelihood, predict
 from .stats import equal_tailed
-
-_LATENT_VARIANCE = {"logit": np.pi**2 / 3, "probit": 1.0, "cloglog": np.pi**2 / 6}
 
 
 def _interval(draws: np.ndarray, prob: float) -> dict:
@@ -41,16 +39,20 @@ def icc_table(fit, prob: float = 0.95) -> pd.DataFrame:
     model = fit.model
     family = model.family
     stacked = fit.posterior.stack(sample=("chain", "draw"))
-    if family.name == "gaussian":
-        residual = stacked["sigma"].values ** 2
-    elif family.response in ("binary", "binomial", "ordinal"):
-        residual = np.full(stacked.sizes["sample"], _LATENT_VARIANCE[family.link])
-    else:
+    if model.design.dpars:
+        raise FamilyError(
+            "icc() needs one residual variance; this model has a formula for "
+            f"{', '.join(p.dpar for p in model.design.dpars)} (use varcorr() or r2())"
+        )
+    aux = {name: stacked[name].values for name in family.aux}
+    residual = family.residual_variance(aux)
+    if residual is None:
         raise FamilyError(
             f"icc() is defined for gaussian models and, on the latent scale, for bernoulli, "
             f"binomial and cumulative ones; family {family.name!r} has no agreed residual "
             "variance (use varcorr() or r2())"
         )
+    residual = np.broadcast_to(residual, (stacked.sizes["sample"],))
     intercepts = {}
     for block in model.design.blocks:
         if "Intercept" in block.coefs:

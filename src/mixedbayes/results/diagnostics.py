@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..numpyro_nuts import MAX_TREE_DEPTH  # blackjax's default too
+from ..sampling.numpyro_nuts import MAX_TREE_DEPTH  # blackjax's default too
 from .stats import summarize
 
 COLUMNS = ["check", "value", "threshold", "ok", "where", "advice"]
@@ -109,16 +109,17 @@ def _parameter_table(fit) -> pd.DataFrame:
     frames.append(fixef.assign(parameter=fixef["term"]))
     varcorr = fit.varcorr()
     names = [
-        f"sd_{g}[{t}]" if g != "Residual" else "sigma"
-        for g, t in zip(varcorr["group"], varcorr["term"], strict=True)
+        "sigma" if g == "Residual" else f"sd_{g}[{t}]" if d == "mu" else f"sd_{d}_{g}[{t}]"
+        for g, t, d in zip(varcorr["group"], varcorr["term"], varcorr["dpar"], strict=True)
     ]
     frames.append(varcorr.assign(parameter=names))
     cor = fit.cor()
     if len(cor):
         names = [f"cor_{g}[{a}, {b}]" for g, a, b in cor[["group", "term1", "term2"]].values]
         frames.append(cor.assign(parameter=names))
+    modeled = {part.dpar for part in fit.model.design.dpars}
     for aux in fit.model.family.aux:
-        if aux != "sigma":
+        if aux != "sigma" and aux not in modeled:
             frames.append(summarize(fit.posterior[aux], 0.95).assign(parameter=aux))
     columns = ["parameter", "rhat", "ess_bulk", "ess_tail"]
     return pd.concat([f[columns] for f in frames], ignore_index=True)

@@ -12,34 +12,36 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..build import coef_dim
+from ..graph import coef_dim
 from .stats import check_prob, equal_tailed
 
-COLUMNS = ["group_var", "term", "group", "value", "se", "lower", "upper"]
+COLUMNS = ["group_var", "term", "group", "value", "se", "lower", "upper", "dpar"]
 
 
-def effect_draws(posterior, design, fixed: bool) -> list[tuple[str, str, list, np.ndarray]]:
-    """(factor, term, levels, draws (samples x levels)) per random-effect term."""
+def effect_draws(posterior, design, fixed: bool) -> list[tuple]:
+    """(factor, term, levels, draws (samples x levels), dpar) per random-effect term."""
     stacked = posterior.stack(sample=("chain", "draw"))
     out = []
-    for block in design.blocks:
-        r = stacked[f"r_{block.group}"]
-        for term in block.coefs:
-            draws = r.sel({coef_dim(block.group): term}).transpose("sample", ...).values
-            if fixed:
-                draws = draws + _fixed_draws(stacked, term)[:, None]
-            out.append((block.group, term, list(block.levels), draws))
+    for part in design.parts:
+        for block in part.blocks:
+            r = stacked[f"r_{block.group}"]
+            for term in block.coefs:
+                draws = r.sel({coef_dim(block.group): term}).transpose("sample", ...).values
+                if fixed:
+                    draws = draws + _fixed_draws(stacked, term, part.prefix)[:, None]
+                out.append((block.label, term, list(block.levels), draws, part.dpar))
     return out
 
 
-def _fixed_draws(stacked, term: str) -> np.ndarray:
+def _fixed_draws(stacked, term: str, prefix: str = "") -> np.ndarray:
     if term == "Intercept":
-        intercept = stacked.get("Intercept")
+        intercept = stacked.get(f"{prefix}Intercept")
         if intercept is None or "threshold" in intercept.dims:
             return np.zeros(stacked.sizes["sample"])
         return intercept.values
-    if "b" in stacked and term in stacked["fixed_term"].values:
-        return stacked["b"].sel(fixed_term=term).values
+    b, dim = f"{prefix}b", f"{prefix}fixed_term"
+    if b in stacked and term in stacked[dim].values:
+        return stacked[b].sel({dim: term}).values
     return np.zeros(stacked.sizes["sample"])
 
 
@@ -47,7 +49,7 @@ def effects_table(posterior, design, prob: float, fixed: bool) -> pd.DataFrame:
     """The ranef (``fixed=False``) or coef (``fixed=True``) table."""
     check_prob(prob)
     frames = []
-    for group, term, levels, draws in effect_draws(posterior, design, fixed):
+    for group, term, levels, draws, dpar in effect_draws(posterior, design, fixed):
         lower, upper = equal_tailed(draws, prob)
         frames.append(
             pd.DataFrame(
@@ -59,6 +61,7 @@ def effects_table(posterior, design, prob: float, fixed: bool) -> pd.DataFrame:
                     "se": draws.std(axis=0, ddof=1),
                     "lower": lower,
                     "upper": upper,
+                    "dpar": dpar,
                 }
             )
         )

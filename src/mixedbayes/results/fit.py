@@ -57,7 +57,7 @@ class Fit:
             Report exp(coefficient): odds ratios for logit links, rate ratios for log
             links (estimate = posterior mean of the ratio; interval = exp of the interval).
         """
-        return fixef_table(self.posterior, self.model.design.fixed_terms, prob, exponentiate)
+        return fixef_table(self.posterior, self.model.design, prob, exponentiate)
 
     def varcorr(self, prob: float = 0.95) -> pd.DataFrame:
         """Variance components: one row per random-effect sd, and ``Residual`` (Gaussian).
@@ -160,6 +160,7 @@ class Fit:
         *,
         max_draws: int | None = None,
         random_seed: int | None = None,
+        dpar: str = "mu",
     ):
         """Predictions for the fitted rows or for ``newdata``, with intervals.
 
@@ -192,6 +193,10 @@ class Fit:
             ``newdata``; rows are processed in chunks in any case).
         random_seed : int, optional
             Seeds the draws for new groups and ``kind="response"``.
+        dpar : str, default "mu"
+            Predict another distributional parameter (brms's ``dpar=``): ``"sigma"``
+            gives each row's residual sd on its own scale (``kind="link"``: on its link
+            scale), from its ``bf()`` formula or, without one, its single value.
 
         Returns
         -------
@@ -210,6 +215,7 @@ class Fit:
             draws=draws,
             max_draws=max_draws,
             random_seed=random_seed,
+            dpar=dpar,
         )
 
     def diagnostics(self) -> pd.DataFrame:
@@ -234,7 +240,7 @@ class Fit:
                 "Model",
                 f"Bayesian mixed model, family {model.family.name} ({model.family.link} link)",
             ),
-            ("Formula", model.formula.text),
+            ("Formula", model.formula.full_text),
             *response_note(model),
             (
                 "Data",
@@ -252,14 +258,23 @@ class Fit:
         fixef = self.fixef(prob).drop(columns="ess_tail")
         varcorr = self.varcorr(prob)[
             ["group", "term", "sd", "sd_lower", "sd_upper", "var_prop", "rhat", "ess_bulk"]
+            + ["dpar"]
         ]
         cor = self.cor(prob).drop(columns="ess_tail")
-        sections = [
-            (f"Fixed effects (posterior mean, sd, {pct} interval)", fixef),
-            (f"Variance components (standard deviations, {pct} interval)", varcorr),
-        ]
+        sections = []
+        for part in design.parts:  # one section per distributional parameter
+            rows = fixef[fixef["dpar"] == part.dpar].drop(columns="dpar")
+            if part.dpar == "mu":
+                title = f"Fixed effects (posterior mean, sd, {pct} interval)"
+            else:
+                title = f"{part.dpar} ({part.link} link): {part.formula.text}"
+            sections.append((title, rows))
+        multi = len(design.parts) > 1
+        components = varcorr if multi else varcorr.drop(columns="dpar")
+        sections.append((f"Variance components (standard deviations, {pct} interval)", components))
         if len(cor):
-            sections.append((f"Random-effect correlations ({pct} interval)", cor))
+            correlations = cor if multi else cor.drop(columns="dpar")
+            sections.append((f"Random-effect correlations ({pct} interval)", correlations))
         sections.append(("Priors", self.model.priors.table()))
         footer = "Diagnostics: " + diagnostics_line(self.idata, [fixef, varcorr, cor])
         return Summary(header, sections, footer)

@@ -40,6 +40,8 @@ def save_fit(fit, path) -> None:
     spec = {
         "format": FORMAT,
         "formula": model.formula.text,
+        "dpars": {part.dpar: part.formula.text for part in model.design.dpars},
+        "links": {part.dpar: part.link for part in model.design.dpars},
         "family": model.family.name,
         "link": model.family.link,
         "priors": [_prior_entry(key, prior) for key, prior in model.user_priors.items()],

@@ -41,10 +41,10 @@ def plot_ranef(fit, group=None, term=None, prob=0.95, sort=True, max_levels=None
         raise ValueError(f"max_levels must be a positive integer, got {max_levels!r}")
     table = table[table["group_var"].isin(_choose(group, table["group_var"], "grouping factor"))]
     table = table[table["term"].isin(_choose(term, table["term"], "term"))]
-    panels = list(table.groupby(["group_var", "term"], sort=False))
+    panels = list(table.groupby(["dpar", "group_var", "term"], sort=False))
     n_max = min(max(len(part) for _, part in panels), max_levels or math.inf)
     fig, axes = _grid(len(panels), width=4.0, height=max(2.5, 0.2 * n_max + 1.2))
-    for ax, ((name, coef), part) in zip(axes, panels, strict=True):
+    for ax, ((dpar, name, coef), part) in zip(axes, panels, strict=True):
         total = len(part)
         if max_levels is not None and total > max_levels:
             part = part.loc[part["value"].abs().nlargest(int(max_levels)).index].sort_index()
@@ -57,7 +57,8 @@ def plot_ranef(fit, group=None, term=None, prob=0.95, sort=True, max_levels=None
         ax.scatter(part["value"], y, c=colors, s=14, zorder=3)
         ax.set_yticks(y, list(part["group"]) if len(part) <= 60 else [])
         shown = "" if len(part) == total else f" ({len(part)} of {total} levels)"
-        ax.set(title=f"{name}: {coef}{shown}", xlabel="deviation from fixed effect")
+        title = f"{name}: {coef}{shown}" if dpar == "mu" else f"{name}: {dpar} {coef}{shown}"
+        ax.set(title=title, xlabel="deviation from fixed effect")
     fig.suptitle(f"Random effects: posterior mean, {prob:.0%} interval (red: excludes 0)")
     fig.tight_layout()
     return fig

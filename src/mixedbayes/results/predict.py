@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
+from ..families import LINKS
 from ..sampling import check_count
 from .stats import check_prob, equal_tailed
 
@@ -33,6 +34,7 @@ def predict(
     draws: bool = False,
     max_draws: int | None = None,
     random_seed: int | None = None,
+    dpar: str = "mu",
 ):
     """See :meth:`mixedbayes.Fit.predict`."""
     if kind not in KINDS:
@@ -43,33 +45,48 @@ def predict(
         max_draws = check_count("max_draws", max_draws, 1)
     prob = check_prob(prob)
     model, family = fit.model, fit.model.family
-    need_trials = family.response == "binomial" and kind != "link"
+    parts = {part.dpar: part for part in model.design.parts}
+    if dpar not in parts and dpar not in family.aux:
+        raise DataError(f"dpar must be one of {['mu', *family.aux]}, got {dpar!r}")
+    need_trials = family.response == "binomial" and kind != "link" and dpar == "mu"
     if newdata is None:
-        rows, index = training_rows(model.design, include_random), None
+        rows = {d: training_rows(part, include_random) for d, part in parts.items()}
+        index = None
     else:
-        rows = encode_newdata(
-            model.design,
-            newdata,
-            getattr(model, "context", None),
-            include_random=include_random,
-            need_trials=need_trials,
-        )
+        context = getattr(model, "context", None)
+        rows = {
+            d: encode_newdata(
+                part,
+                newdata,
+                context,
+                include_random=include_random,
+                need_trials=need_trials and d == "mu",
+            )
+            for d, part in parts.items()
+        }
         index = newdata.index
     _check_unseen(rows, new_groups)
     rng = np.random.default_rng(random_seed)
     params = _Parameters(fit, max_draws, rng, rows, new_groups)
-    ordinal = family.response == "ordinal"
-    n = rows.n_obs
+    ordinal = family.response == "ordinal" and dpar == "mu"
+    n = rows["mu"].n_obs
     kept, summaries = [], []
     for rows_slice in _chunks(n, params.n_draws, model.design, ordinal):
-        eta = params.linear_predictor(rows, rows_slice)
-        trials = None if rows.trials is None else rows.trials[rows_slice]
-        if kind == "link":
-            values = eta
-        elif kind == "mean":
-            values = family.mean(eta, params.aux(ordinal), trials)
+        if dpar != "mu":
+            width = np.ones((1, rows_slice.stop - rows_slice.start))
+            values = params.aux(ordinal, rows, rows_slice)[dpar] * width  # (S, m)
+            if kind == "link":
+                values = _dpar_link(model.design, dpar, values)
         else:
-            values = family.draw(rng, eta, params.aux(ordinal), trials)
+            eta = params.linear_predictor(rows, rows_slice)
+            trials = None if rows["mu"].trials is None else rows["mu"].trials[rows_slice]
+            aux = params.aux(ordinal, rows, rows_slice)
+            if kind == "link":
+                values = eta
+            elif kind == "mean":
+                values = family.mean(eta, aux, trials)
+            else:
+                values = family.draw(rng, eta, aux, trials)
         if draws:
             kept.append(values)
         else:
@@ -86,19 +103,26 @@ def predict(
     return table
 
 
+def _dpar_link(design, dpar: str, values: np.ndarray) -> np.ndarray:
+    """A dpar's values on its link scale (log for the positive ones)."""
+    link = next((p.link for p in design.dpars if p.dpar == dpar), "log")
+    return LINKS[link][0](values)
+
+
 def log_likelihood(fit) -> np.ndarray:
     """Pointwise log-likelihood of the fitted rows: (chains, draws, rows), for LOO/WAIC."""
     model, family = fit.model, fit.model.family
-    rows = training_rows(model.design)
+    rows = {part.dpar: training_rows(part) for part in model.design.parts}
     params = _Parameters(fit, None, np.random.default_rng(0), rows, "population")
     ordinal = family.response == "ordinal"
     parts = []
-    for part in _chunks(rows.n_obs, params.n_draws, model.design, ordinal):
+    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal):
         eta = params.linear_predictor(rows, part)
-        trials = None if rows.trials is None else rows.trials[part]
-        parts.append(family.logpdf(model.design.y[part], eta, params.aux(ordinal), trials))
+        trials = None if rows["mu"].trials is None else rows["mu"].trials[part]
+        aux = params.aux(ordinal, rows, part)
+        parts.append(family.logpdf(model.design.y[part], eta, aux, trials))
     sizes = fit.posterior.sizes
-    return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows.n_obs)
+    return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows["mu"].n_obs)
 
 
 def _chunks(n: int, n_draws: int, design, ordinal: bool):
@@ -116,10 +140,10 @@ def _summarize(values: np.ndarray, prob: float) -> pd.DataFrame:
     return pd.DataFrame({"estimate": flat.mean(axis=0), "lower": lower, "upper": upper})
 
 
-def _check_unseen(rows: NewDesign, new_groups: str) -> None:
+def _check_unseen(rows: dict[str, NewDesign], new_groups: str) -> None:
     if new_groups != "error":
         return
-    for block in rows.blocks:
+    for block in (block for part in rows.values() for block in part.blocks):
         if block.unseen:
             shown = ", ".join(map(repr, block.unseen[:5]))
             raise DataError(
@@ -132,7 +156,7 @@ def _check_unseen(rows: NewDesign, new_groups: str) -> None:
 class _Parameters:
     """Posterior draws flattened over chains (and thinned), as NumPy arrays."""
 
-    def __init__(self, fit, max_draws, rng, rows: NewDesign, new_groups: str):
+    def __init__(self, fit, max_draws, rng, rows: dict[str, NewDesign], new_groups: str):
         posterior = fit.posterior.stack(sample=("chain", "draw"))
         total = posterior.sizes["sample"]
         keep = np.arange(total)
@@ -141,9 +165,12 @@ class _Parameters:
         self.n_draws = len(keep)
         self._posterior, self._keep = posterior, keep
         design = fit.model.design
-        self.beta = self._fixed(design)  # (S, p) in design.fixed_terms order
+        self._parts = {part.dpar: part for part in design.dpars}
+        self.beta = {part.dpar: self._fixed(part) for part in design.parts}  # (S, p) each
         self.effects = {
-            block.group: self._random(block, design, rng, new_groups) for block in rows.blocks
+            block.group: self._random(block, design, rng, new_groups)
+            for part in rows.values()
+            for block in part.blocks
         }
 
     def values(self, name: str) -> np.ndarray:
@@ -152,14 +179,16 @@ class _Parameters:
         return np.moveaxis(array.values, array.dims.index("sample"), 0)[self._keep]
 
     def _fixed(self, design) -> np.ndarray:
+        """(S, p) fixed effects of one dpar's design, in its fixed_terms order."""
+        p = design.prefix
         beta = np.zeros((self.n_draws, len(design.fixed_terms)))
-        slopes = self.values("b") if "b" in self._posterior else None
-        ordinal = "threshold" in self._posterior.dims
+        slopes = self.values(f"{p}b") if f"{p}b" in self._posterior else None
+        ordinal = "threshold" in self._posterior.get(f"{p}Intercept", self._posterior).dims
         for j, term in enumerate(design.fixed_terms):
             if term == "Intercept":
-                beta[:, j] = 0.0 if ordinal else self.values("Intercept")
+                beta[:, j] = 0.0 if ordinal else self.values(f"{p}Intercept")
             else:
-                position = list(self._posterior["fixed_term"].values).index(term)
+                position = list(self._posterior[f"{p}fixed_term"].values).index(term)
                 beta[:, j] = slopes[:, position]
         return beta
 
@@ -181,11 +210,13 @@ class _Parameters:
         new = np.einsum("snk,sjk->snj", z, chol)  # rows ~ N(0, covariance)
         return np.concatenate([r, new], axis=1)
 
-    def linear_predictor(self, rows: NewDesign, part: slice) -> np.ndarray:
-        eta = self.beta @ rows.X[part].T  # (S, m)
-        if rows.offset is not None:
-            eta = eta + rows.offset[part]
-        for block in rows.blocks:
+    def linear_predictor(self, rows: dict[str, NewDesign], part: slice, dpar: str = "mu"):
+        """(S, m) linear predictor of ``dpar`` for the rows ``part``."""
+        design = rows[dpar]
+        eta = self.beta[dpar] @ design.X[part].T
+        if design.offset is not None:
+            eta = eta + design.offset[part]
+        for block in design.blocks:
             effects = self.effects[block.group]
             n_fitted = effects.shape[1] - len(block.unseen)
             unseen = block.unseen_index[part]
@@ -193,11 +224,15 @@ class _Parameters:
             eta = eta + np.einsum("smk,mk->sm", effects[:, index, :], block.Z[part])
         return eta
 
-    def aux(self, ordinal: bool) -> dict:
-        """Family parameters shaped to broadcast against eta (S, m)."""
+    def aux(self, ordinal: bool, rows: dict[str, NewDesign], part: slice) -> dict:
+        """Family parameters shaped to broadcast against eta (S, m): (S, 1) draws, or
+        (S, m) per row for a dpar with a formula."""
         out = {}
         for name in ("sigma", "nu", "shape", "phi"):
-            if name in self._posterior:
+            if name in self._parts:
+                link = self._parts[name].link
+                out[name] = LINKS[link][1](self.linear_predictor(rows, part, name))
+            elif name in self._posterior:
                 out[name] = self.values(name)[:, None]
         if ordinal:
             out["thresholds"] = self.values("Intercept")[:, None, :]

@@ -6,35 +6,40 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..build import coef_dim
+from ..graph import coef_dim
 from .stats import COLUMNS, check_prob, summarize
 
 
-def fixef_table(
-    posterior: xr.Dataset, fixed_terms: tuple[str, ...], prob: float, exponentiate: bool = False
-) -> pd.DataFrame:
-    """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``; Intercept on user scale.
+def fixef_table(posterior: xr.Dataset, design, prob: float, exponentiate: bool = False):
+    """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail, dpar``; Intercept on
+    user scale.
 
-    Ordinal thresholds are rows ``Intercept[a|b]``. With ``exponentiate`` the draws are
-    exponentiated first (odds or rate ratios): the estimate is the posterior mean of
-    exp(coefficient) and the interval the exponentiated interval.
+    Ordinal thresholds are rows ``Intercept[a|b]``. A distributional parameter's terms are
+    prefixed with its name (``sigma_Intercept``, ``sigma_x``, on its link scale), with
+    ``dpar`` saying whose they are. With ``exponentiate`` the draws are exponentiated first
+    (odds or rate ratios): the estimate is the posterior mean of exp(coefficient) and the
+    interval the exponentiated interval.
     """
     rows = []
     if "threshold" in posterior.get("Intercept", xr.DataArray()).dims:
         for label in posterior["threshold"].values:
             draws = posterior["Intercept"].sel(threshold=label)
             rows.append(_summary(draws, prob, exponentiate).assign(term=f"Intercept[{label}]"))
-    for term in fixed_terms:
-        if term == "Intercept":
-            if "threshold" in posterior["Intercept"].dims:
-                continue
-            draws = posterior["Intercept"]
-        else:
-            draws = posterior["b"].sel(fixed_term=term)
-        rows.append(_summary(draws, prob, exponentiate).assign(term=term))
+    for part in design.parts:
+        p = part.prefix
+        for term in part.fixed_terms:
+            if term == "Intercept":
+                if "threshold" in posterior[f"{p}Intercept"].dims:
+                    continue
+                draws = posterior[f"{p}Intercept"]
+            else:
+                draws = posterior[f"{p}b"].sel({f"{p}fixed_term": term})
+            summary = _summary(draws, prob, exponentiate)
+            rows.append(summary.assign(term=f"{p}{term}", dpar=part.dpar))
+    columns = ["term", *COLUMNS, "dpar"]
     if not rows:
-        return pd.DataFrame(columns=["term", *COLUMNS])
-    return pd.concat(rows, ignore_index=True)[["term", *COLUMNS]]
+        return pd.DataFrame(columns=columns)
+    return pd.concat(rows, ignore_index=True).fillna({"dpar": "mu"})[columns]
 
 
 def _summary(draws: xr.DataArray, prob: float, exponentiate: bool) -> pd.DataFrame:
@@ -44,31 +49,37 @@ def _summary(draws: xr.DataArray, prob: float, exponentiate: bool) -> pd.DataFra
 def varcorr_table(posterior: xr.Dataset, design, family, prob: float) -> pd.DataFrame:
     """``group, term, sd, sd_lower, sd_upper, variance, var_prop, rhat, ess_bulk, ess_tail``.
 
-    One row per random-effect sd plus ``Residual`` for families with ``sigma``. ``variance``
-    is the posterior mean of sd squared and ``var_prop`` the posterior mean of its share of
-    the sum of all variances (the residual's included).
+    One row per random-effect sd plus ``Residual`` for families with ``sigma`` (unless
+    sigma has a formula), and ``dpar`` last: the parameter whose predictor the effect
+    enters (``mu``; ``sigma`` for the Residual row). ``variance`` is the posterior mean of
+    sd squared and ``var_prop`` the posterior mean of its share of the sum of the variances
+    of its dpar (the residual's with mu's).
     """
     check_prob(prob)
     labels, sds = [], []
-    for block in design.blocks:
+    for block in all_blocks(design):
         sd = posterior[f"sd_{block.group}"]
         for coef in block.coefs:
-            labels.append((block.group, coef))
+            labels.append((block.label, coef, block.dpar))
             sds.append(sd.sel({coef_dim(block.group): coef}))
-    if "sigma" in family.aux:
-        labels.append(("Residual", ""))
+    if "sigma" in family.aux and "sigma" in posterior and posterior["sigma"].ndim == 2:
+        labels.append(("Residual", "", "sigma"))  # a formula for sigma: no single residual
         sds.append(posterior["sigma"])
     if not sds:
         return pd.DataFrame(columns=_VARCORR)
     stacked = xr.concat([s.reset_coords(drop=True) for s in sds], dim="component")
     stacked = stacked.transpose("component", "chain", "draw")
     variances = stacked.values**2
-    shares = variances / variances.sum(axis=0, keepdims=True)
+    dpars = np.array(["mu" if d == "sigma" and g == "Residual" else d for g, _, d in labels])
+    totals = np.zeros_like(variances)
+    for dpar in set(dpars):
+        totals[dpars == dpar] = variances[dpars == dpar].sum(axis=0)
+    shares = variances / totals
     summary = summarize(stacked.transpose("chain", "draw", "component"), prob)
     table = pd.DataFrame(
         {
-            "group": [g for g, _ in labels],
-            "term": [t for _, t in labels],
+            "group": [g for g, _, _ in labels],
+            "term": [t for _, t, _ in labels],
             "sd": summary["estimate"],
             "sd_lower": summary["lower"],
             "sd_upper": summary["upper"],
@@ -77,19 +88,25 @@ def varcorr_table(posterior: xr.Dataset, design, family, prob: float) -> pd.Data
             "rhat": summary["rhat"],
             "ess_bulk": summary["ess_bulk"],
             "ess_tail": summary["ess_tail"],
+            "dpar": [d for _, _, d in labels],
         }
     )
     return table[_VARCORR]
 
 
 _VARCORR = ["group", "term", "sd", "sd_lower", "sd_upper", "variance", "var_prop"]
-_VARCORR += ["rhat", "ess_bulk", "ess_tail"]
+_VARCORR += ["rhat", "ess_bulk", "ess_tail", "dpar"]
+
+
+def all_blocks(design) -> list:
+    """The random blocks of every distributional parameter, mu's first."""
+    return [block for part in design.parts for block in part.blocks]
 
 
 def cor_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
-    """``group, term1, term2, estimate, lower, upper, rhat, ess_bulk, ess_tail``."""
+    """``group, term1, term2, estimate, lower, upper, rhat, ess_bulk, ess_tail, dpar``."""
     rows = []
-    for block in design.blocks:
+    for block in all_blocks(design):
         dim = coef_dim(block.group)
         for positions in block.correlated_groups:
             for a, i in enumerate(positions):
@@ -97,8 +114,9 @@ def cor_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
                     term1, term2 = block.coefs[i], block.coefs[j]
                     draws = posterior[f"cor_{block.group}"].sel({dim: term1, dim + "_": term2})
                     summary = summarize(draws, prob)
-                    rows.append(summary.assign(group=block.group, term1=term1, term2=term2))
-    columns = ["group", "term1", "term2", *COLUMNS[:1], *COLUMNS[2:]]
+                    summary = summary.assign(group=block.label, term1=term1, term2=term2)
+                    rows.append(summary.assign(dpar=block.dpar))
+    columns = ["group", "term1", "term2", *COLUMNS[:1], *COLUMNS[2:], "dpar"]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True)[columns]

@@ -1,7 +1,7 @@
 """After sampling a marginal model: the integrated effects drawn from their conditional
 posterior, draw by draw, so that ``r_g`` is in the posterior as for a model that sampled it.
 
-The small factors integrated with the large one (:mod:`mixedbayes.build.woodbury`) are
+The small factors integrated with the large one (:mod:`mixedbayes.graph.woodbury`) are
 drawn first, jointly, from ``N(P^-1 b, P^-1)``; then the large factor's levels given them,
 each from ``N(M^-1 s, sigma^2 M^-1)`` with ``M = Z_g'Z_g + sigma^2 S^-1`` and
 ``s = Z_g'(y - rest)``. Every sum of residuals per level comes from statistics computed
@@ -125,7 +125,7 @@ def _draw_level_effects(block: RandomBlock, rest: ResidualSums, stacked, rng) ->
 
 def draw_small_effects(big: RandomBlock, small, rest: ResidualSums, stacked, rng) -> dict:
     """Draws of each small factor's effects from ``N(P^-1 b, P^-1)`` (the notation of
-    :mod:`mixedbayes.build.woodbury`), with ``big`` still integrated out;
+    :mod:`mixedbayes.graph.woodbury`), with ``big`` still integrated out;
     ``{group: array (samples, levels, k)}``."""
     factors = SmallFactors(big, small)
     q, k = factors.q, len(big.coefs)

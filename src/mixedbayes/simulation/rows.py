@@ -1,4 +1,4 @@
-"""Rows, predictors and binomial trials for :func:`mixedbayes.simulate.simulate`.
+"""Rows, predictors and binomial trials for :func:`mixedbayes.simulate`.
 
 Without data, the rows are built from the grouping factors: every factor nested in another
 (``(1 | a/b)``, ``(1 | a:b)``) is crossed with its siblings within each level of its
@@ -17,10 +17,10 @@ import formulaic
 import numpy as np
 import pandas as pd
 
-from .design.make import evaluate
-from .errors import DataError, FamilyError, FormulaError
-from .families import Family
-from .formula import Formula
+from ..design.make import evaluate
+from ..errors import DataError, FamilyError, FormulaError
+from ..families import Family
+from ..formula import Formula
 
 NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 

@@ -30,7 +30,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from .errors import SamplingError
+from ..errors import SamplingError
 
 # numpyro's default; Fit.diagnostics() counts the draws that reach it
 MAX_TREE_DEPTH = 10

@@ -1,4 +1,4 @@
-"""Checked parameter values for :func:`mixedbayes.simulate.simulate`.
+"""Checked parameter values for :func:`mixedbayes.simulate`.
 
 Fixed effects by term, random-effect sds and correlation matrices by grouping factor, and
 the family's auxiliary parameters; every unknown name or impossible value is an error that
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, FamilyError, FormulaError
-from .families import Family
+from ..errors import DataError, FamilyError, FormulaError
+from ..families import Family
 
 AUX_HELP = {
     "sigma": "the residual sd",

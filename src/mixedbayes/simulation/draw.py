@@ -21,12 +21,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from . import simulate_rows as rows
-from . import simulate_values as values
-from .design import make_design
-from .errors import DataError, FormulaError
-from .families import Family, get_family
-from .formula import parse_formula
+from ..design import make_design
+from ..errors import DataError, FormulaError
+from ..families import Family, get_family
+from ..formula import parse_formula
+from . import rows, values
 
 _PLACEHOLDER = "_simulated_response_"
 

@@ -1,6 +1,6 @@
 """Small grouping factors integrated out on top of the per-level marginal (Woodbury).
 
-With the largest factor ``m`` integrated level by level (:mod:`mixedbayes.build.marginal`),
+With the largest factor ``m`` integrated level by level (:mod:`mixedbayes.graph.marginal`),
 the residual has covariance ``A = sigma^2 I + Z_m S_m Z_m'``, block diagonal over m's levels.
 The effects ``u`` of the other factors with few effects in all (``q <= MAX_EFFECTS``) whose
 levels are data-rich (below, e.g. InstEval's 14 departments) have prior ``N(0, G)`` and are
@@ -11,14 +11,14 @@ integrated out too: ``e ~ N(0, V)``, ``V = A + U G U'`` and
     U'A^-1 U  = (U'U - sum_g W_g' M_g^-1 W_g) / sigma^2,      W_g = Z_g'U_g
     U'A^-1 e  = (U'e - sum_g W_g' M_g^-1 s_g) / sigma^2
 
-with ``M_g`` and ``s_g`` as in :mod:`mixedbayes.build.marginal_op`. The data enter through
+with ``M_g`` and ``s_g`` as in :mod:`mixedbayes.graph.marginal_op`. The data enter through
 sparse constants (``U'U``, the per-level products ``W_g``), so a gradient adds one q x q
 Cholesky factorization and a few sparse products to the per-level marginal. After sampling,
-:func:`mixedbayes.build.conditional.draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)``
+:func:`mixedbayes.graph.conditional.draw_small_effects` draws ``u`` from ``N(P^-1 b, P^-1)``
 for every draw, before the large factor's effects are drawn given them.
 
 Which factors: sampled, a data-rich factor is centered
-(:mod:`mixedbayes.build.parameterization`), and each of its ``J`` effects is then pinned
+(:mod:`mixedbayes.graph.parameterization`), and each of its ``J`` effects is then pinned
 relative to the intercept to ``sigma / sqrt(n)`` (``n`` rows per level) while the intercept
 itself is known only to ``tau / sqrt(J)``: the intercept and every effect correlate by
 about ``sqrt(r / (1 + r))``, ``r = kappa / J`` with ``kappa = n tau^2 / sigma^2``, a ridge a

@@ -13,7 +13,7 @@ import pymc as pm
 from pymc.initial_point import make_initial_point_fn
 from pymc.util import _get_seeds_per_chain
 
-from .errors import SamplingError
+from ..errors import SamplingError
 from .numpyro_nuts import sample_numpyro, use_jax_cache
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")

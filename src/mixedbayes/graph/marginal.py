@@ -2,9 +2,9 @@
 
 NUTS then samples only the fixed effects, the sds and correlations, sigma and the other
 factors' effects, from the exact marginal likelihood
-(:mod:`mixedbayes.build.marginal_op`); small crossed factors are integrated out along with
-it (:mod:`mixedbayes.build.woodbury`). After sampling,
-:func:`mixedbayes.build.conditional.draw_random_effects` draws the integrated effects from
+(:mod:`mixedbayes.graph.marginal_op`); small crossed factors are integrated out along with
+it (:mod:`mixedbayes.graph.woodbury`). After sampling,
+:func:`mixedbayes.graph.conditional.draw_random_effects` draws the integrated effects from
 their exact conditional posterior, draw by draw, so ``r_g`` is in the posterior as for a
 model that sampled it.
 
@@ -29,6 +29,12 @@ from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
 
 
+def _not_exact(design: Design, family) -> str:
+    if design.dpars:
+        return f"a formula for {', '.join(part.dpar for part in design.dpars)}"
+    return f"the {family.name} family"
+
+
 def marginal_choice(design: Design, family, marginalize) -> str | None:
     """The grouping factor to integrate out, or None.
 
@@ -40,12 +46,14 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     """
     if marginalize is False or marginalize is None:
         return None
-    exact = family.name == "gaussian" and family.link == "identity"
+    # a formula for sigma (or another dpar) makes the residual variance vary by row, which
+    # the per-level statistics do not carry yet: such models sample every random effect
+    exact = family.integrates_exactly and not design.dpars
     if marginalize == "auto" or marginalize is True:
         if exact and design.blocks:
             return _largest_unconfounded(design)
         if marginalize is True:
-            why = "no random effects" if exact else f"the {family.name} family"
+            why = "no random effects" if exact else _not_exact(design, family)
             raise SamplingError(
                 f"marginalize=True integrates random effects out of Gaussian models; "
                 f"this model has {why}. Use marginalize='auto' or False."
@@ -55,7 +63,8 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
         if not exact:
             raise SamplingError(
                 f"marginalize={marginalize!r}: random effects can be integrated out "
-                f"exactly only with the gaussian family (identity link), not {family.name}"
+                "exactly only with the gaussian family (identity link) and no formula for "
+                f"sigma; this model has {_not_exact(design, family)}"
             )
         return marginalize
     raise SamplingError(
@@ -98,7 +107,7 @@ def add_marginal_likelihood(
     ``linear`` is ``(X, beta)`` with ``X @ beta`` the fixed part of the linear predictor;
     ``sampled`` lists the other grouping factors as ``(block, effects)``, ``effects`` one
     vector over the block's levels per coefficient; ``small`` lists ``(block, chol)`` of
-    factors integrated out with ``block`` (:mod:`mixedbayes.build.woodbury`).
+    factors integrated out with ``block`` (:mod:`mixedbayes.graph.woodbury`).
     """
     ztz = _level_crossproducts(block)
     residual = _Residual(design, *linear, sampled)

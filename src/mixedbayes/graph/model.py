@@ -14,7 +14,7 @@ Variables (names are part of the InferenceData contract):
   priors as its ``sd_dist``), and ``r_g = z_g @ chol_g.T``; an uncorrelated one
   ``r_g = z_g * sd_g``.
 - family auxiliaries such as ``sigma``, ``nu``, ``shape`` or ``phi``, and the observed
-  response (its likelihood is in :mod:`mixedbayes.build.likelihood`).
+  response (the family object adds its own likelihood).
 - ``cumulative`` (ordinal) models have no separate intercept: ``Intercept`` (dim
   ``threshold``, labelled ``"a|b"`` between adjacent categories) holds the ordered
   thresholds on the user's scale, sampled as ``Intercept_centered`` at the predictors'
@@ -30,8 +30,8 @@ import pytensor.tensor as pt
 
 from ..design import Design, RandomBlock
 from ..families import Family
+from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
-from .likelihood import add_likelihood
 from .marginal import add_marginal_likelihood
 from .parameterization import centered_factors
 from .woodbury import small_factors
@@ -76,13 +76,14 @@ def threshold_labels(design: Design) -> list[str]:
 def model_coords(design: Design, family: Family) -> dict[str, list]:
     """The named dimensions of the model's variables and their labels."""
     coords = {"obs": list(range(design.n_obs))}
-    coords["fixed_term"] = [t for t in design.fixed_terms if t != "Intercept"]
     if family.response == "ordinal":
         coords["threshold"] = threshold_labels(design)
-    for block in design.blocks:
-        coords[block.group] = list(block.levels)
-        coords[coef_dim(block.group)] = list(block.coefs)
-        coords[coef_dim(block.group) + "_"] = list(block.coefs)
+    for part in design.parts:
+        coords[f"{part.prefix}fixed_term"] = [t for t in part.fixed_terms if t != "Intercept"]
+        for block in part.blocks:
+            coords[block.group] = list(block.levels)
+            coords[coef_dim(block.group)] = list(block.coefs)
+            coords[coef_dim(block.group) + "_"] = list(block.coefs)
     return coords
 
 
@@ -92,9 +93,9 @@ def build_model(
     """The PyMC model of ``design`` with ``priors`` and ``family``'s likelihood.
 
     ``marginalize`` names a grouping factor whose random effects are integrated out of a
-    Gaussian likelihood (:mod:`mixedbayes.build.marginal`); the model then has no ``z_g``
+    Gaussian likelihood (:mod:`mixedbayes.graph.marginal`); the model then has no ``z_g``
     or ``r_g`` for it (nor for the small factors integrated along with it,
-    :func:`mixedbayes.build.woodbury.small_factors`), and the observed response is replaced
+    :func:`mixedbayes.graph.woodbury.small_factors`), and the observed response is replaced
     by the marginal density.
     """
     with pm.Model(coords=model_coords(design, family)) as model:
@@ -111,17 +112,43 @@ def build_model(
         sampled = [  # (block, its per-level effect columns)
             (block, _random_effects(block, priors, block.group in centered)) for block in others
         ]
-        aux.update({name: priors.get(name).create(name) for name in family.aux})
+        for part in design.dpars:  # distributional parameters with formulas
+            aux[part.dpar] = _dpar_values(part, priors)
+        aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
         if marginalize is None:
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)
-            add_likelihood(family, response_name(design), eta, aux, design, "obs")
+            family.likelihood(response_name(design), eta, aux, design, "obs")
         else:
             block = design.block(marginalize)
             chol = integrated[marginalize]
             with_chols = [(b, integrated[b.group]) for b in small]
             add_marginal_likelihood(design, block, chol, aux["sigma"], linear, sampled, with_chols)
     return model
+
+
+def _dpar_values(part: Design, priors: PriorSet):
+    """A distributional parameter's value per row, ``inverse_link(X b + Z r + offset)``,
+    with its variables prefixed (``sigma_Intercept``, ``sigma_b``, ``sd_sigma_g``)."""
+    slopes = [j for j, t in enumerate(part.fixed_terms) if t != "Intercept"]
+    b = _slopes(part, priors, slopes)
+    X, beta = _linear_fixed_effects(part, priors, part.X[:, slopes], b)
+    eta = matvec(X, beta) if X.shape[1] else pt.zeros(part.n_obs)
+    if part.offset is not None:
+        eta = eta + part.offset
+    for block in part.blocks:
+        eta = eta + _gather(block, _random_effects(block, priors))
+    return TENSOR_INVERSE_LINKS[part.link](eta)
+
+
+def _slopes(design: Design, priors: PriorSet, slopes: list[int]):
+    """The slopes ``b`` (``sigma_b`` for another dpar) over their ``fixed_term`` dim."""
+    if not slopes:
+        return None
+    names = tuple(design.fixed_terms[j] for j in slopes)
+    b_priors = [priors.get(f"{design.prefix}b", coef=name) for name in names]
+    p = design.prefix
+    return create_vector(b_priors, f"{p}b", dims=f"{p}fixed_term", labels=names)
 
 
 def _fixed_effects(design: Design, priors: PriorSet, family: Family):
@@ -131,12 +158,8 @@ def _fixed_effects(design: Design, priors: PriorSet, family: Family):
     matrix as a NumPy array; the marginal likelihood uses that form.
     """
     slopes = [j for j, t in enumerate(design.fixed_terms) if t != "Intercept"]
-    names = tuple(design.fixed_terms[j] for j in slopes)
     X = design.X[:, slopes]
-    b = None
-    if slopes:
-        b_priors = [priors.get("b", coef=name) for name in names]
-        b = create_vector(b_priors, "b", dims="fixed_term", labels=names)
+    b = _slopes(design, priors, slopes)
     if family.response == "ordinal":
         eta, aux = _ordinal_fixed_effects(design, priors, family, X, b)
         return eta, aux, None
@@ -167,20 +190,20 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     """``(X, beta)``: slopes on centered predictors, after the intercept at their means."""
     if not design.has_intercept:
         return X, (b if b is not None else pt.zeros(0))
-    means = X.mean(axis=0)
-    intercept_c = priors.get("Intercept").create("Intercept_centered")
+    means, name = X.mean(axis=0), f"{design.prefix}Intercept"
+    intercept_c = priors.get(name).create(f"{name}_centered")
     ones = np.ones((design.n_obs, 1))
     if b is None:
-        pm.Deterministic("Intercept", intercept_c)
+        pm.Deterministic(name, intercept_c)
         return ones, intercept_c[None]
-    pm.Deterministic("Intercept", intercept_c - (means * b).sum())
+    pm.Deterministic(name, intercept_c - (means * b).sum())
     return np.hstack([ones, X - means]), pt.concatenate([intercept_c[None], b])
 
 
 def _random_effects(block: RandomBlock, priors: PriorSet, centered: bool = False) -> list:
     """Random effects ``r_g`` as one vector per coefficient: non-centered,
     ``r_g = z_g @ chol.T`` with standard normal ``z_g``, or centered, ``r_g`` itself a
-    normal variable (:mod:`mixedbayes.build.parameterization`)."""
+    normal variable (:mod:`mixedbayes.graph.parameterization`)."""
     g, dim = block.group, coef_dim(block.group)
     chol = covariance_factor(block, priors, compact=centered)
     k = len(block.coefs)
@@ -212,7 +235,7 @@ def _pairs_factor(block: RandomBlock, priors: PriorSet, sd_priors) -> pt.TensorV
     """
     g, dim = block.group, coef_dim(block.group)
     k = len(block.coefs)
-    eta = priors.get("cor", g).params.get("eta", 1.0)
+    eta = priors.get(block.prior_class("cor"), block.label).params.get("eta", 1.0)
     sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
     entries = {(j, j): sd[j] for j in range(k)}
     cor = pt.eye(k)
@@ -251,7 +274,7 @@ def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = Fals
     and one slope) as two sds and a correlation instead (:func:`_pairs_factor`).
     """
     g, dim = block.group, coef_dim(block.group)
-    sd_priors = [priors.get("sd", g, coef) for coef in block.coefs]
+    sd_priors = [priors.get(block.prior_class("sd"), block.label, coef) for coef in block.coefs]
     k = len(block.coefs)
     if not block.correlated_groups:
         sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
@@ -259,7 +282,7 @@ def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = Fals
     if compact and all(len(group) == 2 for group in block.correlated_groups):
         return _pairs_factor(block, priors, sd_priors)
 
-    eta = priors.get("cor", g).params.get("eta", 1.0)
+    eta = priors.get(block.prior_class("cor"), block.label).params.get("eta", 1.0)
     chol, sd_parts, cor = pt.zeros((k, k)), [], pt.eye(k)
     for i, positions in enumerate(block.corr_groups):
         first = positions[0]

@@ -1,0 +1,160 @@
+"""The family protocol: a response distribution, its link and its auxiliary parameters.
+
+A family is a small frozen object that knows its own pieces: which responses it takes
+(``response``), its auxiliary parameters (``aux``, each a prior class), its links, its PyMC
+likelihood (:meth:`Family.likelihood`), and the NumPy pieces that prediction and model
+checking need (:meth:`Family.mean`, :meth:`Family.draw`, :meth:`Family.logpdf`, vectorized
+over posterior draws). Code elsewhere asks the object; nothing switches on family names.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy import special
+
+from ..errors import FamilyError
+
+
+def _cloglog_inverse(eta):
+    return -np.expm1(-np.exp(eta))
+
+
+# link name -> (link function g, inverse g^-1), as NumPy ufuncs
+LINKS = {
+    "identity": (lambda mu: mu, lambda eta: eta),
+    "log": (np.log, np.exp),
+    "logit": (special.logit, special.expit),
+    "probit": (special.ndtri, special.ndtr),
+    "cloglog": (lambda mu: np.log(-np.log1p(-mu)), _cloglog_inverse),
+    "inverse": (np.reciprocal, np.reciprocal),
+}
+
+# link name -> its inverse on PyTensor variables
+TENSOR_INVERSE_LINKS = {
+    "identity": lambda eta: eta,
+    "log": pt.exp,
+    "logit": pm.math.invlogit,
+    "probit": lambda eta: 0.5 * pt.erfc(-eta / pt.sqrt(2.0)),
+    "cloglog": lambda eta: -pt.expm1(-pt.exp(eta)),
+    "inverse": lambda eta: 1.0 / eta,
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """A response distribution and its link (subclasses give the distribution).
+
+    Attributes
+    ----------
+    name : str
+    link : str
+        The link in use: the linear predictor is ``link(mean)``.
+    links : tuple of str
+        The links this family accepts (the first is the default).
+    aux : tuple of str
+        Auxiliary parameters (``"sigma"``, ``"nu"``, ``"shape"``, ``"phi"``), each a prior
+        class in the model's PriorSet.
+    response : str
+        What the response must be: ``"real"``, ``"binary"``, ``"binomial"``, ``"count"``,
+        ``"positive"``, ``"unit"`` (strictly between 0 and 1) or ``"ordinal"``.
+    """
+
+    name: str
+    link: str
+    links: tuple[str, ...]
+    aux: tuple[str, ...]
+    response: str
+
+    @property
+    def integrates_exactly(self) -> bool:
+        """Whether random effects can be integrated out of the likelihood in closed form
+        (:mod:`mixedbayes.graph.marginal`): the Gaussian with the identity link only."""
+        return False
+
+    @property
+    def scale_by_response(self) -> bool:
+        """Whether default priors scale with sd(y): only for real-valued responses."""
+        return self.response == "real"
+
+    def residual_variance(self, draws: dict) -> np.ndarray | None:
+        """Per-draw residual variance for the ICC (None: the family has no agreed one).
+
+        ``draws`` maps auxiliary parameter names to their posterior draws.
+        """
+        return None
+
+    def dpar_links(self, dpar: str) -> tuple[str, ...]:
+        """The links a distributional parameter's formula may use (the first is the
+        default): log for the positive ones (sigma, nu, shape, phi), as brms."""
+        return ("log",)
+
+    def with_link(self, link: str | None) -> Family:
+        """This family with another of its links (None keeps the default)."""
+        if link is None or link == self.link:
+            return self
+        if link not in self.links:
+            from .registry import FAMILIES
+
+            others = [f.name for f in FAMILIES.values() if link in f.links]
+            hint = f" (families with link {link!r}: {', '.join(others)})" if others else ""
+            raise FamilyError(
+                f"family {self.name!r} has no link {link!r}; its links are {list(self.links)}"
+                + hint
+            )
+        return replace(self, link=link)
+
+    def inverse_link(self, eta):
+        """The mean (for ``cumulative``, the latent-scale value) from the linear predictor."""
+        return LINKS[self.link][1](eta)
+
+    def link_function(self, mu):
+        """The linear predictor from the mean: ``link(mu)``."""
+        return LINKS[self.link][0](mu)
+
+    def tensor_inverse_link(self, eta):
+        """:meth:`inverse_link` on PyTensor variables."""
+        return TENSOR_INVERSE_LINKS[self.link](eta)
+
+    def mean(self, eta, aux: dict, trials=None):
+        """Expected response given the linear predictor ``eta`` (any shape)."""
+        return self.inverse_link(eta)
+
+    def draw(self, rng: np.random.Generator, eta, aux: dict, trials=None) -> np.ndarray:
+        """Random responses given ``eta``: the posterior predictive for each draw."""
+        raise NotImplementedError(f"family {self.name!r} has no random draws")
+
+    def logpdf(self, y, eta, aux: dict, trials=None) -> np.ndarray:
+        """Pointwise log-likelihood of responses ``y`` (as coded in the design)."""
+        raise NotImplementedError(f"family {self.name!r} has no log-likelihood")
+
+    def likelihood(self, name: str, eta, aux: dict, design, dims: str):
+        """Add the observed PyMC variable ``name`` for ``design.y`` given ``eta``.
+
+        ``aux`` holds the auxiliary parameters' PyMC variables (and, for ``cumulative``,
+        the thresholds).
+        """
+        raise NotImplementedError(f"family {self.name!r} has no PyMC likelihood")
+
+
+_MAX_RATE = 1e15  # NumPy cannot draw Poisson counts near 1e19; R's rpois gives NA there
+
+
+def poisson_draws(rng: np.random.Generator, rate) -> np.ndarray:
+    """Poisson draws, NaN (with a warning) where the rate is too large to simulate."""
+    rate = np.asarray(rate, dtype=float)
+    bad = ~(rate <= _MAX_RATE)
+    draws = rng.poisson(np.where(bad, 0.0, rate)).astype(float)
+    if bad.any():
+        warnings.warn(
+            f"{int(bad.sum())} of {bad.size} simulated counts are NaN: their mean exceeds "
+            f"{_MAX_RATE:g} (typical of wide priors under a log link)",
+            UserWarning,
+            stacklevel=4,
+        )
+        draws[bad] = np.nan
+    return draws

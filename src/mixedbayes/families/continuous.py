@@ -1,0 +1,80 @@
+"""Families of real, positive and unit-interval responses (brms's parametrizations).
+
+- ``gaussian``: Normal(mu, sigma); ``student_t``: StudentT(nu, mu, sigma).
+- ``gamma``: mean mu, shape ``shape`` (variance mu^2 / shape).
+- ``beta``: Beta(mu phi, (1 - mu) phi), mean mu, precision ``phi``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+from scipy import stats
+
+from .base import Family
+
+
+@dataclass(frozen=True)
+class Gaussian(Family):
+    @property
+    def integrates_exactly(self) -> bool:
+        return self.link == "identity"
+
+    def residual_variance(self, draws):
+        return draws["sigma"] ** 2
+
+    def draw(self, rng, eta, aux, trials=None):
+        return rng.normal(self.mean(eta, aux), aux["sigma"])
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return stats.norm.logpdf(y, self.mean(eta, aux), aux["sigma"])
+
+    def likelihood(self, name, eta, aux, design, dims):
+        mu = self.tensor_inverse_link(eta)
+        return pm.Normal(name, mu=mu, sigma=aux["sigma"], observed=design.y, dims=dims)
+
+
+@dataclass(frozen=True)
+class StudentT(Family):
+    def draw(self, rng, eta, aux, trials=None):
+        mu = self.mean(eta, aux)
+        return mu + aux["sigma"] * rng.standard_t(aux["nu"], size=np.shape(mu))
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return stats.t.logpdf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
+
+    def likelihood(self, name, eta, aux, design, dims):
+        mu = self.tensor_inverse_link(eta)
+        return pm.StudentT(
+            name, nu=aux["nu"], mu=mu, sigma=aux["sigma"], observed=design.y, dims=dims
+        )
+
+
+@dataclass(frozen=True)
+class Gamma(Family):
+    def draw(self, rng, eta, aux, trials=None):
+        return rng.gamma(aux["shape"], self.mean(eta, aux) / aux["shape"])
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return stats.gamma.logpdf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
+
+    def likelihood(self, name, eta, aux, design, dims):
+        shape, mu = aux["shape"], self.tensor_inverse_link(eta)
+        return pm.Gamma(name, alpha=shape, beta=shape / mu, observed=design.y, dims=dims)
+
+
+@dataclass(frozen=True)
+class Beta(Family):
+    def draw(self, rng, eta, aux, trials=None):
+        mu, phi = self.mean(eta, aux), aux["phi"]
+        return rng.beta(mu * phi, (1 - mu) * phi)
+
+    def logpdf(self, y, eta, aux, trials=None):
+        mu, phi = self.mean(eta, aux), aux["phi"]
+        return stats.beta.logpdf(y, mu * phi, (1 - mu) * phi)
+
+    def likelihood(self, name, eta, aux, design, dims):
+        phi, mu = aux["phi"], self.tensor_inverse_link(eta)
+        return pm.Beta(name, alpha=mu * phi, beta=(1 - mu) * phi, observed=design.y, dims=dims)

@@ -1,0 +1,49 @@
+"""The registry of families, by name, and the lookup that users' strings go through."""
+
+from __future__ import annotations
+
+import difflib
+
+from ..errors import FamilyError
+from .base import Family
+from .continuous import Beta, Gamma, Gaussian, StudentT
+from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
+from .ordinal import Cumulative
+
+BINARY_LINKS = ("logit", "probit", "cloglog")
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Gaussian("gaussian", "identity", ("identity",), ("sigma",), "real"),
+        StudentT("student_t", "identity", ("identity",), ("sigma", "nu"), "real"),
+        Bernoulli("bernoulli", "logit", BINARY_LINKS, (), "binary"),
+        Binomial("binomial", "logit", BINARY_LINKS, (), "binomial"),
+        Poisson("poisson", "log", ("log",), (), "count"),
+        NegativeBinomial("negative_binomial", "log", ("log",), ("shape",), "count"),
+        Gamma("gamma", "log", ("log", "inverse"), ("shape",), "positive"),
+        Beta("beta", "logit", BINARY_LINKS, ("phi",), "unit"),
+        Cumulative("cumulative", "logit", ("logit", "probit"), (), "ordinal"),
+    )
+}
+_ALIASES = {"normal": "gaussian", "logistic": "bernoulli", "negbinomial": "negative_binomial"}
+
+
+def get_family(family: str | Family, link: str | None = None) -> Family:
+    """Look up a family by name (case-insensitive) and optionally set its link.
+
+    Raises
+    ------
+    FamilyError
+        For an unknown family (listing the known ones) or a link the family lacks.
+    """
+    if isinstance(family, Family):
+        return family.with_link(link)
+    key = str(family).lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in FAMILIES:
+        close = difflib.get_close_matches(key, [*FAMILIES, *_ALIASES], n=1)
+        hint = f"did you mean {_ALIASES.get(close[0], close[0])!r}? " if close else ""
+        raise FamilyError(
+            f"unknown family {family!r}; {hint}available families: {', '.join(FAMILIES)}"
+        )
+    return FAMILIES[key].with_link(link)
