@@ -115,6 +115,7 @@ class Model:
         self.design: Design = make_design(
             self.formula, data, self.family, dropna=dropna, context=context, links=links
         )
+        self.formula = self.design.formula  # with the family's default dpar formulas
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
         self.user_priors = dict(priors or {})
         self._pymc_model: pm.Model | None = None

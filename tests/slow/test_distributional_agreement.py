@@ -1,10 +1,13 @@
-"""Heteroscedastic GPA (a sigma formula) agrees with nlme's varIdent fit.
+"""Distributional models agree with R: heteroscedastic GPA (a sigma formula) with nlme's
+varIdent fit, and the Salamanders counts with glmmTMB's zero-inflated Poisson and hurdle
+(truncated_nbinom2) fits.
 
-Reference: tests/reference/distributional.json, ``gpa_varident_lme`` (nlme::lme with
-``weights = varIdent(form = ~ 1 | occasion)``, REML), made by make_distributional.R.
+References: tests/reference/distributional.json (``gpa_varident_lme``: nlme::lme with
+``weights = varIdent(form = ~ 1 | occasion)``, REML; ``sal_zip`` and ``sal_hurdle_nb2``:
+glmmTMB with ``ziformula = ~ spp + mined``), made by make_distributional.R.
 Rule (fixed before the run, as the lme4 agreement tests): each fixed effect within
-max(0.5 posterior sd, 2 nlme SE) of nlme; nlme's student sd and its residual sd at each
-occasion inside the 95% posterior intervals.
+max(0.5 posterior sd, 2 reference SE) of the reference; the reference's sds (and nlme's
+residual sd at each occasion) inside the 95% posterior intervals.
 """
 
 from __future__ import annotations
@@ -20,7 +23,16 @@ import mixedbayes as mb
 from conftest import load
 
 pytestmark = pytest.mark.slow
-REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "distributional.json"
+REFERENCES = Path(__file__).resolve().parents[1] / "reference"
+REFERENCE = REFERENCES / "distributional.json"
+
+
+def agrees(fit, expected: dict, standard_errors: dict, prefix: str = "") -> None:
+    fixef = fit.fixef().set_index("term")
+    for term, value in expected.items():
+        row = fixef.loc[prefix + term]
+        allowed = max(0.5 * row["sd"], 2 * standard_errors[term])
+        assert abs(row["estimate"] - value) <= allowed, (prefix + term, row["estimate"], value)
 
 
 def test_gpa_sigma_by_occasion_agrees_with_nlme_varident():
@@ -28,10 +40,7 @@ def test_gpa_sigma_by_occasion_agrees_with_nlme_varident():
     gpa = load("gpa")
     model = mb.Model(mb.bf("gpa ~ occasion + (1 | student)", sigma="~ C(occasion)"), gpa)
     fit = model.fit(draws=1000, tune=1000, chains=4, random_seed=11, progressbar=False)
-    fixef = fit.fixef().set_index("term")
-    for term, value in reference["fixef_py"].items():
-        allowed = max(0.5 * fixef.loc[term, "sd"], 2 * reference["fixef_se_py"][term])
-        assert abs(fixef.loc[term, "estimate"] - value) <= allowed, term
+    agrees(fit, reference["fixef_py"], reference["fixef_se_py"])
     student = fit.varcorr().set_index(["dpar", "group"]).loc[("mu", "student")]
     assert student["sd_lower"] <= reference["student_sd"] <= student["sd_upper"]
     occasions = pd.DataFrame({"occasion": sorted(gpa["occasion"].unique())})
@@ -40,3 +49,29 @@ def test_gpa_sigma_by_occasion_agrees_with_nlme_varident():
         expected = reference["residual_sd_by_occasion"][str(int(occasion))]
         assert sigma["lower"].iloc[row] <= expected <= sigma["upper"].iloc[row], occasion
     assert np.isfinite(fit.loo().elpd_loo)
+
+
+@pytest.mark.parametrize(
+    ("name", "family", "zero"),
+    [
+        ("sal_zip", "zero_inflated_poisson", "zi"),
+        ("sal_hurdle_nb2", "hurdle_negative_binomial", "hu"),
+    ],
+)
+def test_salamanders_agree_with_glmmtmb(name, family, zero):
+    reference = json.loads(REFERENCE.read_text())[name]
+    data = pd.read_csv(REFERENCES / "salamanders.csv")
+    for column, levels in reference["levels"].items():  # R's level order: GP, yes first
+        data[column] = pd.Categorical(data[column], categories=levels)
+    formula = mb.bf("count ~ spp + mined + (1 | site)", **{zero: "~ spp + mined"})
+    fit = mb.Model(formula, data, family=family).fit(
+        draws=1000, tune=1000, chains=4, random_seed=3, progressbar=False
+    )
+    agrees(fit, reference["fixef_py"], reference["fixef_se_py"])
+    agrees(fit, reference["zi_fixef_py"], reference["zi_fixef_se_py"], prefix=f"{zero}_")
+    site = fit.varcorr().set_index("group").loc["site"]
+    assert site["sd_lower"] <= reference["site_sd"] <= site["sd_upper"]
+    if "nb_size" in reference:
+        shape = fit.posterior["shape"].values.ravel()
+        lower, upper = np.quantile(shape, [0.025, 0.975])
+        assert lower <= reference["nb_size"] <= upper

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
-from ..formula import Formula, GroupTerm
+from ..formula import Formula, GroupTerm, parse_formula
 from ..formula.distributional import parse_model_formula
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
@@ -47,9 +48,9 @@ def make_design(
     -------
     Design
     """
-    formula = parse_model_formula(formula)
-    check_data(data, "data")
     family = get_family(family)
+    formula = with_default_dpars(parse_model_formula(formula), family)
+    check_data(data, "data")
     context = dict(context or {})
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)
@@ -77,6 +78,18 @@ def make_design(
         response_levels=response.levels,
         dpars=dpars,
     )
+
+
+def with_default_dpars(formula: Formula, family: Family) -> Formula:
+    """``formula`` with an intercept-only formula (``zi ~ 1``) for each parameter the
+    family always predicts and ``bf()`` left out."""
+    given = {part.dpar for part in formula.dpars}
+    defaults = [
+        dataclasses.replace(parse_formula(f"{name} ~ 1"), response=formula.response, dpar=name)
+        for name in family.predicted
+        if name not in given
+    ]
+    return dataclasses.replace(formula, dpars=(*formula.dpars, *defaults)) if defaults else formula
 
 
 def dpar_links(formula: Formula, family: Family, links: Mapping | None) -> dict[str, str]:

@@ -88,6 +88,12 @@ class Family:
         """
         return None
 
+    @property
+    def predicted(self) -> tuple[str, ...]:
+        """Distributional parameters that always have a predictor: an intercept-only
+        formula (``zi ~ 1``) unless ``bf()`` gives one."""
+        return ()
+
     def dpar_links(self, dpar: str) -> tuple[str, ...]:
         """The links a distributional parameter's formula may use (the first is the
         default): log for the positive ones (sigma, nu, shape, phi), as brms."""

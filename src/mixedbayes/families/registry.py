@@ -8,6 +8,7 @@ from ..errors import FamilyError
 from .base import Family
 from .continuous import Beta, Gamma, Gaussian, StudentT
 from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
+from .inflated import Hurdle, ZeroInflated
 from .ordinal import Cumulative
 
 BINARY_LINKS = ("logit", "probit", "cloglog")
@@ -23,6 +24,10 @@ FAMILIES: dict[str, Family] = {
         Gamma("gamma", "log", ("log", "inverse"), ("shape",), "positive"),
         Beta("beta", "logit", BINARY_LINKS, ("phi",), "unit"),
         Cumulative("cumulative", "logit", ("logit", "probit"), (), "ordinal"),
+        ZeroInflated("zero_inflated_poisson", "log", ("log",), ("zi",), "count"),
+        ZeroInflated("zero_inflated_negative_binomial", "log", ("log",), ("shape", "zi"), "count"),
+        Hurdle("hurdle_poisson", "log", ("log",), ("hu",), "count", zero="hu"),
+        Hurdle("hurdle_negative_binomial", "log", ("log",), ("shape", "hu"), "count", zero="hu"),
     )
 }
 _ALIASES = {"normal": "gaussian", "logistic": "bernoulli", "negbinomial": "negative_binomial"}

@@ -166,6 +166,7 @@ class _Parameters:
         self._posterior, self._keep = posterior, keep
         design = fit.model.design
         self._parts = {part.dpar: part for part in design.dpars}
+        self._aux_names = fit.model.family.aux
         self.beta = {part.dpar: self._fixed(part) for part in design.parts}  # (S, p) each
         self.effects = {
             block.group: self._random(block, design, rng, new_groups)
@@ -228,7 +229,7 @@ class _Parameters:
         """Family parameters shaped to broadcast against eta (S, m): (S, 1) draws, or
         (S, m) per row for a dpar with a formula."""
         out = {}
-        for name in ("sigma", "nu", "shape", "phi"):
+        for name in self._aux_names:
             if name in self._parts:
                 link = self._parts[name].link
                 out[name] = LINKS[link][1](self.linear_predictor(rows, part, name))

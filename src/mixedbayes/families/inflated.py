@@ -1,0 +1,144 @@
+"""Zero-inflated and hurdle count families (brms's parametrizations).
+
+- ``zero_inflated_poisson``: a structural zero with probability ``zi``, else Poisson(mu);
+  mean (1 - zi) mu. ``zero_inflated_negative_binomial``: the same over the negative
+  binomial (mean mu, variance mu + mu^2 / shape).
+- ``hurdle_poisson``: zero with probability ``hu``, else a zero-truncated Poisson(mu); mean
+  (1 - hu) mu / (1 - P(0)). ``hurdle_negative_binomial``: the same over the negative
+  binomial.
+
+``zi`` and ``hu`` are distributional parameters with a logit link; without a ``bf()``
+formula they get an intercept-only one (``zi ~ 1``), as in brms and glmmTMB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy import stats
+
+from .base import Family, poisson_draws
+
+PROBABILITY_LINKS = ("logit", "probit", "cloglog")
+
+
+@dataclass(frozen=True)
+class _Counts(Family):
+    """The count distribution under the inflation: Poisson, or negative binomial when the
+    family has ``shape``; ``zero`` is the name of the zero probability (zi or hu)."""
+
+    zero: str = "zi"
+
+    def dpar_links(self, dpar):
+        return PROBABILITY_LINKS if dpar == self.zero else ("log",)
+
+    @property
+    def predicted(self) -> tuple[str, ...]:
+        return (self.zero,)
+
+    def _count_logpmf(self, y, mu, aux):
+        if "shape" in self.aux:
+            shape = aux["shape"]
+            return stats.nbinom.logpmf(y, shape, shape / (shape + mu))
+        return stats.poisson.logpmf(y, mu)
+
+    def _log_p0(self, mu, aux):
+        """log P(count = 0) of the count distribution."""
+        if "shape" in self.aux:
+            shape = aux["shape"]
+            return shape * (np.log(shape) - np.log(shape + mu))
+        return -mu
+
+    def _count_draws(self, rng, mu, aux):
+        if "shape" in self.aux:
+            shape = aux["shape"]
+            return poisson_draws(rng, rng.gamma(shape, mu / shape))
+        return poisson_draws(rng, mu)
+
+    def _count_kwargs(self, eta, aux):
+        kwargs = {"mu": self.tensor_inverse_link(eta)}
+        if "shape" in self.aux:
+            kwargs["alpha"] = aux["shape"]
+        return kwargs
+
+
+@dataclass(frozen=True)
+class ZeroInflated(_Counts):
+    def mean(self, eta, aux, trials=None):
+        return (1 - aux["zi"]) * self.inverse_link(eta)
+
+    def logpdf(self, y, eta, aux, trials=None):
+        mu, zi = self.inverse_link(eta), aux["zi"]
+        zero = np.logaddexp(np.log(zi), np.log1p(-zi) + self._log_p0(mu, aux))
+        positive = np.log1p(-zi) + self._count_logpmf(y, mu, aux)
+        return np.where(np.asarray(y) == 0, zero, positive)
+
+    def draw(self, rng, eta, aux, trials=None):
+        mu = self.inverse_link(eta)
+        counts = self._count_draws(rng, mu, aux)
+        return np.where(rng.random(np.shape(counts)) < aux["zi"], 0.0, counts)
+
+    def likelihood(self, name, eta, aux, design, dims):
+        kwargs = self._count_kwargs(eta, aux)
+        distribution = (
+            pm.ZeroInflatedNegativeBinomial if "alpha" in kwargs else pm.ZeroInflatedPoisson
+        )
+        return distribution(name, psi=1 - aux["zi"], **kwargs, observed=design.y, dims=dims)
+
+
+@dataclass(frozen=True)
+class Hurdle(_Counts):
+    def mean(self, eta, aux, trials=None):
+        mu = self.inverse_link(eta)
+        return (1 - aux["hu"]) * mu / -np.expm1(self._log_p0(mu, aux))
+
+    def logpdf(self, y, eta, aux, trials=None):
+        mu, hu = self.inverse_link(eta), aux["hu"]
+        truncated = self._count_logpmf(y, mu, aux) - np.log(-np.expm1(self._log_p0(mu, aux)))
+        positive = np.log1p(-hu) + truncated
+        return np.where(np.asarray(y) == 0, np.log(hu) + 0 * positive, positive)
+
+    def draw(self, rng, eta, aux, trials=None):
+        mu = self.inverse_link(eta)
+        shape = np.broadcast_shapes(np.shape(mu), np.shape(aux["hu"]))
+        mu = np.broadcast_to(mu, shape)
+        p0 = np.exp(self._log_p0(mu, aux))
+        u = p0 + rng.random(shape) * (1 - p0)  # the zero-truncated count by inversion
+        if "shape" in self.aux:
+            size = np.broadcast_to(aux["shape"], shape)
+            counts = stats.nbinom.ppf(u, size, size / (size + mu))
+        else:
+            counts = stats.poisson.ppf(u, mu)
+        counts = np.maximum(counts, 1.0)
+        return np.where(rng.random(shape) < aux["hu"], 0.0, counts)
+
+    def likelihood(self, name, eta, aux, design, dims):
+        """The hurdle density written out: PyMC's hurdle distributions normalize the
+        truncated count by its CDF (``betainc`` for the negative binomial), which JAX
+        cannot differentiate; P(0) has a closed form."""
+        shape = aux.get("shape")
+        args = (eta, aux["hu"]) if shape is None else (eta, aux["hu"], shape)
+
+        def logp(value, eta, hu, *rest):
+            log_mu = eta if self.link == "log" else pt.log(self.tensor_inverse_link(eta))
+            mu = pt.exp(log_mu)
+            if rest:
+                (alpha,) = rest
+                log_p0 = alpha * (pt.log(alpha) - pt.logaddexp(pt.log(alpha), log_mu))
+                count = (
+                    pt.gammaln(value + alpha)
+                    - pt.gammaln(alpha)
+                    - pt.gammaln(value + 1)
+                    + log_p0
+                    + value * (log_mu - pt.logaddexp(pt.log(alpha), log_mu))
+                )
+            else:
+                log_p0 = -mu
+                count = value * log_mu - mu - pt.gammaln(value + 1)
+            positive = pt.log1p(-hu) + count - pt.log1mexp(log_p0)
+            return pt.switch(pt.eq(value, 0), pt.log(hu), positive)
+
+        return pm.CustomDist(name, *args, logp=logp, observed=design.y, dims=dims)

@@ -1,0 +1,129 @@
+"""Zero-inflated and hurdle count families: densities against SciPy (PyMC's and the
+NumPy ones), normalization, means against simulation, JAX equal to C, and the default
+intercept-only zi/hu formula (no sampling)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+import mixedbayes as mb
+from mixedbayes.families import get_family
+
+FAMILIES = [
+    "zero_inflated_poisson",
+    "zero_inflated_negative_binomial",
+    "hurdle_poisson",
+    "hurdle_negative_binomial",
+]
+
+
+def scipy_logpmf(family: str, y, mu, zero, shape=None):
+    """The brms density from SciPy's Poisson and negative binomial pmfs."""
+    if shape is None:
+        pmf, p0 = stats.poisson.pmf(y, mu), stats.poisson.pmf(0, mu)
+    else:
+        p = shape / (shape + mu)
+        pmf, p0 = stats.nbinom.pmf(y, shape, p), stats.nbinom.pmf(0, shape, p)
+    if family.startswith("zero_inflated"):
+        return np.log(np.where(y == 0, zero + (1 - zero) * p0, (1 - zero) * pmf))
+    return np.log(np.where(y == 0, zero, (1 - zero) * pmf / (1 - p0)))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(21)
+    n = 120
+    g = rng.integers(0, 8, size=n)
+    x = rng.normal(size=n)
+    counts = rng.poisson(np.exp(0.7 + 0.3 * x + rng.normal(0, 0.3, 8)[g]))
+    y = np.where(rng.random(n) < 0.3, 0, counts)
+    return pd.DataFrame({"y": y, "x": x, "z": rng.normal(size=n), "g": g})
+
+
+def formula(family):
+    zero = "hu" if family.startswith("hurdle") else "zi"
+    return mb.bf("y ~ x + (1 | g)", **{zero: "~ z"})
+
+
+def at_a_point(model, seed=7):
+    m = model.pymc_model
+    rng = np.random.default_rng(seed)
+    start = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in m.initial_point().items()}
+    names = [v.name for v in m.free_RVs + m.deterministics]
+    fn = m.compile_fn(m.replace_rvs_by_values([m[n] for n in names]), inputs=m.value_vars)
+    values = dict(zip(names, fn(start), strict=True))
+    observed = m.compile_logp(vars=m.observed_RVs, sum=False)(start)[0]
+    return start, values, observed
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_log_density_at_a_point_equals_scipy(name, data):
+    model = mb.Model(formula(name), data, family=name)
+    start, v, observed = at_a_point(model)
+    design, part = model.design, model.design.dpars[0]
+    g = design.blocks[0].index
+    mu = np.exp(v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0])
+    p = part.prefix
+    zero = special.expit(v[f"{p}Intercept"] + v[f"{p}b"][0] * part.X[:, 1])
+    shape = v.get("shape")
+    expected = scipy_logpmf(name, design.y, mu, zero, shape)
+    np.testing.assert_allclose(observed, expected, rtol=1e-9, atol=1e-12)
+    aux = {part.dpar: zero} | ({"shape": shape} if shape is not None else {})
+    family = model.family
+    numpy = family.logpdf(design.y, np.log(mu), aux)
+    np.testing.assert_allclose(numpy, expected, rtol=1e-9, atol=1e-12)
+    from pymc.sampling.jax import get_jaxified_logp
+
+    m = model.pymc_model
+    jax_value = get_jaxified_logp(m)([start[var.name] for var in m.value_vars])
+    np.testing.assert_allclose(float(jax_value), float(m.compile_logp()(start)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_densities_sum_to_one_and_means_match_draws(name):
+    family = get_family(name)
+    zero = "hu" if name.startswith("hurdle") else "zi"
+    aux = {zero: np.array(0.35)} | ({"shape": np.array(2.5)} if "shape" in family.aux else {})
+    eta = np.log(np.array([0.4, 3.0, 12.0]))
+    y = np.arange(400)[:, None]
+    total = np.exp(family.logpdf(y, eta[None, :], aux)).sum(axis=0)
+    np.testing.assert_allclose(total, 1.0, rtol=1e-9)
+    exact = (np.arange(400)[:, None] * np.exp(family.logpdf(y, eta[None, :], aux))).sum(axis=0)
+    np.testing.assert_allclose(family.mean(eta, aux), exact, rtol=1e-8)
+    rng = np.random.default_rng(3)
+    draws = family.draw(rng, np.broadcast_to(eta, (200_000, 3)), aux)
+    se = draws.std(axis=0) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - exact) < 4 * se)
+    zeros = (draws == 0).mean(axis=0)
+    if name.startswith("hurdle"):
+        np.testing.assert_allclose(zeros, 0.35, atol=0.005)  # zeros only from the hurdle
+
+
+def test_zi_gets_an_intercept_only_formula_by_default(data):
+    model = mb.Model("y ~ x + (1 | g)", data, family="zero_inflated_poisson")
+    (part,) = model.design.dpars
+    assert (part.dpar, part.link, part.fixed_terms) == ("zi", "logit", ("Intercept",))
+    assert "zi ~ 1" in model.formula.full_text
+    assert "zi_Intercept" in set(model.priors.table()["class"])
+    with pytest.raises(mb.FormulaError, match=r"'hu'.*\['zi'\]"):
+        mb.Model(mb.bf("y ~ x", hu="~ z"), data, family="zero_inflated_poisson")
+    model = mb.Model(
+        formula("hurdle_poisson"), data, family="hurdle_poisson", links={"hu": "probit"}
+    )
+    assert model.design.dpars[0].link == "probit"
+
+
+def test_predictions_of_a_zero_inflated_model(data):
+    import arviz as az
+
+    model = mb.Model(formula("zero_inflated_poisson"), data, family="zero_inflated_poisson")
+    prior = model.prior_predictive(draws=40, random_seed=1)
+    fit = mb.Fit(model, az.InferenceData(posterior=prior.prior))
+    mean = fit.predict(kind="mean", draws=True)
+    mu = np.exp(fit.predict(kind="link", draws=True))
+    zi = fit.predict(dpar="zi", draws=True)
+    np.testing.assert_allclose(mean, (1 - zi) * mu)
+    assert list(fit.fixef()["term"]) == ["Intercept", "x", "zi_Intercept", "zi_z"]
