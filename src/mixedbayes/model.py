@@ -187,7 +187,8 @@ class Model:
             The same seed gives identical draws (for a given sampler and machine).
         sampler : {"auto", "pymc", "nutpie", "numpyro", "blackjax"}
             "auto" is numpyro's NUTS (compiled once, then cached on disk; PyMC's own if
-            numpyro is missing); "nutpie" and "blackjax" need their package installed.
+            numpyro is missing, or for censored or truncated responses, whose CDFs JAX
+            cannot differentiate); "nutpie" and "blackjax" need their package installed.
         progressbar : bool, default True
         target_accept : float, default 0.8
             Raise towards 0.99 if the fit reports divergences.
@@ -213,6 +214,9 @@ class Model:
             depth, E-BFMI), saying what to try.
         """
         group = marginal_choice(self.design, self.family, marginalize)
+        additions = self.design.additions
+        if sampler == "auto" and (additions.censoring is not None or additions.truncation):
+            sampler = "pymc"  # JAX cannot differentiate the CDFs (erfcx, betainc) censoring needs
         idata = sample(
             (lambda: self.pymc_model) if group is None else (lambda: self.marginal_model(group)),
             draws=draws,

@@ -110,7 +110,7 @@ FORMULA_SYNTAX = [
     ("score ~ (1 | school/)", ["grouping factor 'school/'"]),
     ("score ~ (1 | 1)", ["'1' is not a column name"]),
     # left-hand side and offsets
-    ("score | weights(w) ~ x", ["only trials(n)"]),
+    ("score | wieghts(w) ~ x", ["unknown addition term", "weights()"]),
     ("cbind(count) ~ x", ["cbind takes two arguments"]),
     ("score ~ x - offset(exposure)", ["must be + offset(expr)"]),
     ("'score' ~ x", ["String literals", "response", "position 0"]),

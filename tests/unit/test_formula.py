@@ -148,8 +148,8 @@ def test_offsets_leave_the_fixed_part():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("y | weights(w) ~ x", r"only trials\(n\)"),
-        ("y | ~ x", r"only trials\(n\)"),
+        ("y | offset(w) ~ x", r"unknown addition term .offset\(w\)."),
+        ("y | ~ x", r"write .y \| weights\(w\) ~ x."),
         ("cbind(a) ~ x", "cbind takes two arguments"),
         ("cbind(a, b, c) ~ x", "cbind takes two arguments"),
         ("y ~ x - offset(e)", r"must be \+ offset\(expr\)"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formula import Formula
+from .additions import Additions
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +91,9 @@ class Design:
         Sum of the formula's ``offset(...)`` terms per observation.
     response_levels : tuple of str or None
         Bernoulli text response: (failure, success); ordinal: the categories in order.
+    additions : Additions
+        The response's addition terms: weights, censoring, truncation
+        (:mod:`mixedbayes.design.additions`); empty without them.
     dpar : str
         The distributional parameter this design predicts (``"mu"``).
     link : str or None
@@ -110,6 +114,7 @@ class Design:
     trials: np.ndarray | None = None
     offset: np.ndarray | None = None
     response_levels: tuple[str, ...] | None = None
+    additions: Additions = field(default_factory=Additions)
     dpar: str = "mu"
     link: str | None = None
     dpars: tuple[Design, ...] = ()

@@ -14,6 +14,7 @@ from ..errors import DataError, FormulaError
 from ..families import Family, get_family
 from ..formula import Formula, GroupTerm, parse_formula
 from ..formula.distributional import parse_model_formula
+from .additions import encode_additions
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
 from .response import encode_response
@@ -55,9 +56,11 @@ def make_design(
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)
 
-    response = encode_response(
-        formula, clean, family, lambda expr: evaluate(expr, clean, context, "response")
-    )
+    def evaluated(expr):
+        return evaluate(expr, clean, context, "response")
+
+    response = encode_response(formula, clean, family, evaluated)
+    additions = encode_additions(formula, clean, family, response.y, evaluated)
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
     _check_rank(X, fixed_terms)
     _check_group_names(formula)
@@ -76,6 +79,7 @@ def make_design(
         trials=response.trials,
         offset=offset(formula, clean, context),
         response_levels=response.levels,
+        additions=additions,
         dpars=dpars,
     )
 

@@ -138,8 +138,18 @@ class Family:
         """Pointwise log-likelihood of responses ``y`` (as coded in the design)."""
         raise NotImplementedError(f"family {self.name!r} has no log-likelihood")
 
-    def likelihood(self, name: str, eta, aux: dict, design, dims: str):
-        """Add the observed PyMC variable ``name`` for ``design.y`` given ``eta``.
+    def logcdf(self, y, eta, aux: dict) -> np.ndarray:
+        """log P(Y <= y), for left and interval censoring and truncation."""
+        raise NotImplementedError(f"family {self.name!r} has no CDF")
+
+    def logsf(self, y, eta, aux: dict) -> np.ndarray:
+        """log P(Y > y), for right censoring and truncation."""
+        raise NotImplementedError(f"family {self.name!r} has no CDF")
+
+    def distribution(self, eta, aux: dict, design):
+        """The PyMC distribution of ``design.y`` given ``eta`` (unregistered, ``.dist``);
+        the graph adds it as the observed variable, with weights, censoring and
+        truncation applied generically (:mod:`mixedbayes.graph.observed`).
 
         ``aux`` holds the auxiliary parameters' PyMC variables (and, for ``cumulative``,
         the thresholds).

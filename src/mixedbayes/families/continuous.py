@@ -31,9 +31,15 @@ class Gaussian(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.norm.logpdf(y, self.mean(eta, aux), aux["sigma"])
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def logcdf(self, y, eta, aux):
+        return stats.norm.logcdf(y, self.mean(eta, aux), aux["sigma"])
+
+    def logsf(self, y, eta, aux):
+        return stats.norm.logsf(y, self.mean(eta, aux), aux["sigma"])
+
+    def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)
-        return pm.Normal(name, mu=mu, sigma=aux["sigma"], observed=design.y, dims=dims)
+        return pm.Normal.dist(mu=mu, sigma=aux["sigma"])
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,15 @@ class StudentT(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.t.logpdf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def logcdf(self, y, eta, aux):
+        return stats.t.logcdf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
+
+    def logsf(self, y, eta, aux):
+        return stats.t.logsf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
+
+    def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)
-        return pm.StudentT(
-            name, nu=aux["nu"], mu=mu, sigma=aux["sigma"], observed=design.y, dims=dims
-        )
+        return pm.StudentT.dist(nu=aux["nu"], mu=mu, sigma=aux["sigma"])
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,15 @@ class Gamma(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.gamma.logpdf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def logcdf(self, y, eta, aux):
+        return stats.gamma.logcdf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
+
+    def logsf(self, y, eta, aux):
+        return stats.gamma.logsf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
+
+    def distribution(self, eta, aux, design):
         shape, mu = aux["shape"], self.tensor_inverse_link(eta)
-        return pm.Gamma(name, alpha=shape, beta=shape / mu, observed=design.y, dims=dims)
+        return pm.Gamma.dist(alpha=shape, beta=shape / mu)
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,14 @@ class Beta(Family):
         mu, phi = self.mean(eta, aux), aux["phi"]
         return stats.beta.logpdf(y, mu * phi, (1 - mu) * phi)
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def logcdf(self, y, eta, aux):
+        mu, phi = self.mean(eta, aux), aux["phi"]
+        return stats.beta.logcdf(y, mu * phi, (1 - mu) * phi)
+
+    def logsf(self, y, eta, aux):
+        mu, phi = self.mean(eta, aux), aux["phi"]
+        return stats.beta.logsf(y, mu * phi, (1 - mu) * phi)
+
+    def distribution(self, eta, aux, design):
         phi, mu = aux["phi"], self.tensor_inverse_link(eta)
-        return pm.Beta(name, alpha=mu * phi, beta=(1 - mu) * phi, observed=design.y, dims=dims)
+        return pm.Beta.dist(alpha=mu * phi, beta=(1 - mu) * phi)

@@ -43,11 +43,11 @@ class Bernoulli(_Latent):
         mu = self.mean(eta, aux)
         return np.where(np.asarray(y) > 0.5, np.log(mu), np.log1p(-mu))
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def distribution(self, eta, aux, design):
         if self.link == "logit":
-            return logit_binomial(name, eta, design.y, None, dims)
+            return logit_binomial(eta, design.y, None)
         p = self.tensor_inverse_link(eta)
-        return pm.Bernoulli(name, p=p, observed=design.y, dims=dims)
+        return pm.Bernoulli.dist(p=p)
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,11 @@ class Binomial(_Latent):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.binom.logpmf(y, trials, self.inverse_link(eta))
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def distribution(self, eta, aux, design):
         if self.link == "logit":
-            return logit_binomial(name, eta, design.y, design.trials, dims)
+            return logit_binomial(eta, design.y, design.trials)
         p = self.tensor_inverse_link(eta)
-        return pm.Binomial(name, n=design.trials, p=p, observed=design.y, dims=dims)
+        return pm.Binomial.dist(n=design.trials, p=p)
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ class Poisson(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.poisson.logpmf(y, self.mean(eta, aux))
 
-    def likelihood(self, name, eta, aux, design, dims):
-        return pm.Poisson(name, mu=self.tensor_inverse_link(eta), observed=design.y, dims=dims)
+    def distribution(self, eta, aux, design):
+        return pm.Poisson.dist(mu=self.tensor_inverse_link(eta))
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,13 @@ class NegativeBinomial(Family):
         shape = aux["shape"]
         return stats.nbinom.logpmf(y, shape, shape / (shape + self.mean(eta, aux)))
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)
-        return pm.NegativeBinomial(name, mu=mu, alpha=aux["shape"], observed=design.y, dims=dims)
+        return pm.NegativeBinomial.dist(mu=mu, alpha=aux["shape"])
 
 
-def logit_binomial(name: str, eta, y, trials, dims: str):
-    """Observed successes ``y`` of ``trials`` (1 for bernoulli) with logit ``eta``.
+def logit_binomial(eta, y, trials):
+    """The distribution of successes ``y`` of ``trials`` (1 for bernoulli), logit ``eta``.
 
     ``log p(y) = y * eta - n * softplus(eta) + log C(n, y)``: one ``softplus`` per row,
     where PyMC's ``logit_p`` form evaluates two (both branches of a switch) plus a check
@@ -115,4 +115,4 @@ def logit_binomial(name: str, eta, y, trials, dims: str):
     def random(eta, rng=None, size=None):
         return rng.binomial(n.astype(int), expit(eta), size=size)
 
-    return pm.CustomDist(name, eta, logp=logp, random=random, observed=y, dims=dims)
+    return pm.CustomDist.dist(eta, logp=logp, random=random)

@@ -81,12 +81,12 @@ class ZeroInflated(_Counts):
         counts = self._count_draws(rng, mu, aux)
         return np.where(rng.random(np.shape(counts)) < aux["zi"], 0.0, counts)
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def distribution(self, eta, aux, design):
         kwargs = self._count_kwargs(eta, aux)
         distribution = (
             pm.ZeroInflatedNegativeBinomial if "alpha" in kwargs else pm.ZeroInflatedPoisson
         )
-        return distribution(name, psi=1 - aux["zi"], **kwargs, observed=design.y, dims=dims)
+        return distribution.dist(psi=1 - aux["zi"], **kwargs)
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Hurdle(_Counts):
         counts = np.maximum(counts, 1.0)
         return np.where(rng.random(shape) < aux["hu"], 0.0, counts)
 
-    def likelihood(self, name, eta, aux, design, dims):
+    def distribution(self, eta, aux, design):
         """The hurdle density written out: PyMC's hurdle distributions normalize the
         truncated count by its CDF (``betainc`` for the negative binomial), which JAX
         cannot differentiate; P(0) has a closed form."""
@@ -141,4 +141,4 @@ class Hurdle(_Counts):
             positive = pt.log1p(-hu) + count - pt.log1mexp(log_p0)
             return pt.switch(pt.eq(value, 0), pt.log(hu), positive)
 
-        return pm.CustomDist(name, *args, logp=logp, observed=design.y, dims=dims)
+        return pm.CustomDist.dist(*args, logp=logp)

@@ -34,12 +34,8 @@ class Cumulative(_Latent):
         codes = np.broadcast_to(np.asarray(y, dtype=int), np.shape(mu)[:-1])
         return np.log(np.take_along_axis(mu, codes[..., None], axis=-1)[..., 0])
 
-    def likelihood(self, name, eta, aux, design, dims):
-        cut, y = aux["thresholds"], design.y
+    def distribution(self, eta, aux, design):
+        cut = aux["thresholds"]
         if self.link == "logit":
-            return pm.OrderedLogistic(
-                name, eta=eta, cutpoints=cut, compute_p=False, observed=y, dims=dims
-            )
-        return pm.OrderedProbit(
-            name, eta=eta, cutpoints=cut, sigma=1.0, compute_p=False, observed=y, dims=dims
-        )
+            return pm.OrderedLogistic.dist(eta=eta, cutpoints=cut)
+        return pm.OrderedProbit.dist(eta=eta, cutpoints=cut, sigma=1.0)

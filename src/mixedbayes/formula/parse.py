@@ -91,18 +91,16 @@ def parse_formula(text: str) -> Formula:
     if fixed.startswith("- "):
         fixed = "1 " + fixed  # only removals, e.g. "offset(e) - 1"
     _check_syntax(fixed, text, None, "fixed part")
-    successes, trials, failures = _parse_response(response, text)
-    for expr in (successes, trials, failures):
-        if expr is not None:
+    lhs = _parse_response(response, text)
+    for expr in lhs.values():
+        if expr is not None and not _is_number(expr):
             _check_syntax(expr, text, text.find(expr), "response")
     return Formula(
         text=text,
-        response=successes,
         fixed=fixed,
         groups=_merge(bar_terms),
-        trials=trials,
-        failures=failures,
         offsets=tuple(offsets),
+        **lhs,
     )
 
 
@@ -161,30 +159,90 @@ def _call_argument(chunk: str, function: str) -> str | None:
     return inner.strip()
 
 
-def _parse_response(response: str, text: str) -> tuple[str, str | None, str | None]:
-    """(response or successes, trials, failures) from the left-hand side."""
+ADDITIONS = ("trials", "weights", "cens", "trunc")
+
+
+def _parse_response(response: str, text: str) -> dict:
+    """The left-hand side: ``response`` (or successes), and the addition terms after
+    ``|`` (brms): ``trials``, ``failures`` (from cbind), ``weights``, ``cens``, ``cens2``
+    (an interval's upper bound), ``trunc_lb`` and ``trunc_ub``."""
     bars = _top_level_positions(response, "|")
     if bars:
         if len(bars) > 1:
             raise FormulaError(f"response {response!r} in {text!r} has more than one '|'")
         lhs, addition = response[: bars[0]].strip(), response[bars[0] + 1 :].strip()
-        trials = _call_argument(addition, "trials")
-        if not lhs or not trials:
+        if not lhs or not addition:
             raise FormulaError(
-                f"response {response!r} in {text!r}: after '|' only trials(n) is supported, "
-                "as in 'successes | trials(n) ~ x' (brms); other addition terms are not"
+                f"response {response!r} in {text!r}: write 'y | weights(w) ~ x', "
+                "'s | trials(n) ~ x', 'y | cens(c) ~ x' or 'y | trunc(lb = 0) ~ x' (brms)"
             )
-        return lhs, trials, None
+        parsed = {"response": _cbind_or_name(lhs, text)[0]}
+        for term in (chunk.strip() for chunk in _split_plus(addition)):
+            parsed |= _addition(term, response, text, parsed)
+        return parsed
+    successes, failures = _cbind_or_name(response, text)
+    return {"response": successes, "failures": failures}
+
+
+def _is_number(expr: str) -> bool:
+    try:
+        float(expr)
+    except ValueError:
+        return False
+    return True
+
+
+def _cbind_or_name(response: str, text: str) -> tuple[str, str | None]:
     cbind = _call_argument(response, "cbind")
-    if cbind is not None:
-        args = [arg.strip() for arg in _split_arguments(cbind)]
-        if len(args) != 2 or not all(args):
-            raise FormulaError(
-                f"response {response!r} in {text!r}: cbind takes two arguments, "
-                "cbind(successes, failures)"
-            )
-        return args[0], None, args[1]
-    return response, None, None
+    if cbind is None:
+        return response, None
+    args = [arg.strip() for arg in _split_arguments(cbind)]
+    if len(args) != 2 or not all(args):
+        raise FormulaError(
+            f"response {response!r} in {text!r}: cbind takes two arguments, "
+            "cbind(successes, failures)"
+        )
+    return args[0], args[1]
+
+
+def _split_plus(addition: str) -> list[str]:
+    plus = _top_level_positions(addition, "+")
+    bounds = [-1, *plus, len(addition)]
+    return [addition[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _addition(term: str, response: str, text: str, parsed: dict) -> dict:
+    """One addition term, e.g. ``weights(w)`` -> ``{"weights": "w"}``."""
+    match = _CALL.match(term)
+    name = match.group(1) if match else None
+    if name not in ADDITIONS:
+        raise FormulaError(
+            f"response {response!r} in {text!r}: unknown addition term {term!r}; after '|' "
+            f"come {', '.join(f'{a}()' for a in ADDITIONS)}, joined by '+'"
+        )
+    if any(key.startswith(name) for key in parsed if key != "response"):
+        raise FormulaError(f"response {response!r} in {text!r} has {name}() twice")
+    args = [arg.strip() for arg in _split_arguments(match.group(2))]
+    if not all(args):
+        raise FormulaError(f"addition term {term!r} in {text!r} has an empty argument")
+    if name == "trunc":
+        bounds = {}
+        for arg in args:
+            key, equals, value = arg.partition("=")
+            key = key.strip()
+            if not equals or key not in ("lb", "ub") or not value.strip():
+                raise FormulaError(
+                    f"{term!r} in {text!r}: write trunc(lb = 0), trunc(ub = 10) or both"
+                )
+            bounds[f"trunc_{key}"] = value.strip()
+        return bounds
+    if name == "cens":
+        if len(args) > 2:
+            raise FormulaError(f"{term!r} in {text!r}: cens(c) or cens(c, upper)")
+        return {"cens": args[0], "cens2": args[1] if len(args) == 2 else None}
+    if len(args) != 1:
+        raise FormulaError(f"{term!r} in {text!r}: {name}() takes one argument")
+    return {name: args[0]}
 
 
 def _split_arguments(inner: str) -> list[str]:

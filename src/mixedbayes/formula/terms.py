@@ -54,6 +54,13 @@ class Formula:
     offsets : tuple of str
         Expressions inside ``offset(...)`` terms, added to the linear predictor with
         coefficient 1.
+    weights : str or None
+        ``y | weights(w)``: likelihood weights (a weight of 2 counts the row twice).
+    cens, cens2 : str or None
+        ``y | cens(c)`` or ``cens(c, y2)``: each row's censoring ("left", "none",
+        "right", "interval" or brms's -1, 0, 1, 2) and an interval's upper bound.
+    trunc_lb, trunc_ub : str or None
+        ``y | trunc(lb = 0, ub = 10)``: truncation bounds (numbers or columns).
     dpar : str
         The distributional parameter this formula predicts: ``"mu"`` for the main formula.
     dpars : tuple of Formula
@@ -68,13 +75,21 @@ class Formula:
     trials: str | None = None
     failures: str | None = None
     offsets: tuple[str, ...] = ()
+    weights: str | None = None
+    cens: str | None = None
+    cens2: str | None = None
+    trunc_lb: str | None = None
+    trunc_ub: str | None = None
     dpar: str = "mu"
     dpars: tuple[Formula, ...] = ()
 
     @property
     def response_expressions(self) -> tuple[str, ...]:
-        """Every expression of the left-hand side (response, trials or failures)."""
-        return tuple(e for e in (self.response, self.trials, self.failures) if e is not None)
+        """Every expression of the left-hand side (response, trials or failures, and the
+        addition terms)."""
+        expressions = (self.response, self.trials, self.failures, self.weights, self.cens)
+        expressions += (self.cens2, self.trunc_lb, self.trunc_ub)
+        return tuple(e for e in expressions if e is not None)
 
     @property
     def parts(self) -> tuple[Formula, ...]:

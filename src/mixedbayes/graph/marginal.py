@@ -30,6 +30,8 @@ from .woodbury import SmallFactors, small_factors
 
 
 def _not_exact(design: Design, family) -> str:
+    if design.additions.any:
+        return "weights, censoring or truncation"
     if design.dpars:
         return f"a formula for {', '.join(part.dpar for part in design.dpars)}"
     return f"the {family.name} family"
@@ -48,7 +50,7 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
         return None
     # a formula for sigma (or another dpar) makes the residual variance vary by row, which
     # the per-level statistics do not carry yet: such models sample every random effect
-    exact = family.integrates_exactly and not design.dpars
+    exact = family.integrates_exactly and not design.dpars and not design.additions.any
     if marginalize == "auto" or marginalize is True:
         if exact and design.blocks:
             return _largest_unconfounded(design)

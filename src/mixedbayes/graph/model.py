@@ -33,6 +33,7 @@ from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
 from .marginal import add_marginal_likelihood
+from .observed import add_observed
 from .parameterization import centered_factors
 from .woodbury import small_factors
 
@@ -118,7 +119,7 @@ def build_model(
         if marginalize is None:
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)
-            family.likelihood(response_name(design), eta, aux, design, "obs")
+            add_observed(family, response_name(design), eta, aux, design)
         else:
             block = design.block(marginalize)
             chol = integrated[marginalize]

@@ -16,6 +16,7 @@ from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
 from ..families import LINKS
 from ..sampling import check_count
+from .additions import pointwise_loglik, truncated_draws
 from .stats import check_prob, equal_tailed
 
 KINDS = ("mean", "link", "response")
@@ -66,6 +67,7 @@ def predict(
         }
         index = newdata.index
     _check_unseen(rows, new_groups)
+    bounds = _truncation(model.design, newdata, rows["mu"].n_obs)
     rng = np.random.default_rng(random_seed)
     params = _Parameters(fit, max_draws, rng, rows, new_groups)
     ordinal = family.response == "ordinal" and dpar == "mu"
@@ -85,6 +87,9 @@ def predict(
                 values = eta
             elif kind == "mean":
                 values = family.mean(eta, aux, trials)
+            elif bounds is not None:
+                lower, upper = (bound[rows_slice] for bound in bounds)
+                values = truncated_draws(family, rng, eta, aux, trials, lower, upper)
             else:
                 values = family.draw(rng, eta, aux, trials)
         if draws:
@@ -101,6 +106,23 @@ def predict(
     else:
         table.index = pd.Index(labels, name="row")
     return table
+
+
+def _truncation(design, newdata, n: int):
+    """Truncation bounds for the predicted rows: the model's for its own rows; for new
+    rows, bounds given as numbers (a bound from a column applies to the training rows)."""
+    if design.additions.truncation is None:
+        return None
+    if newdata is None:
+        return design.additions.truncation
+    formula = design.formula
+    bounds = []
+    for expr, default in ((formula.trunc_lb, -np.inf), (formula.trunc_ub, np.inf)):
+        try:
+            bounds.append(np.full(n, default if expr is None else float(expr)))
+        except ValueError:
+            bounds.append(np.full(n, default))
+    return tuple(bounds)
 
 
 def _dpar_link(design, dpar: str, values: np.ndarray) -> np.ndarray:
@@ -120,7 +142,7 @@ def log_likelihood(fit) -> np.ndarray:
         eta = params.linear_predictor(rows, part)
         trials = None if rows["mu"].trials is None else rows["mu"].trials[part]
         aux = params.aux(ordinal, rows, part)
-        parts.append(family.logpdf(model.design.y[part], eta, aux, trials))
+        parts.append(pointwise_loglik(family, model.design, part, eta, aux, trials))
     sizes = fit.posterior.sizes
     return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows["mu"].n_obs)
 
