@@ -328,7 +328,7 @@ ALL_FAMILIES = "gaussian, student_t, bernoulli, binomial, poisson, negative_bino
         ("gausian", ["'gausian'", "did you mean 'gaussian'?", ALL_FAMILIES]),
         ("poison", ["'poison'", "did you mean 'poisson'?", ALL_FAMILIES]),
         ("negbinom", ["did you mean 'negative_binomial'?"]),
-        ("weibull", ["unknown family 'weibull'", ALL_FAMILIES]),
+        ("frechet", ["unknown family 'frechet'", ALL_FAMILIES]),
         (None, ["unknown family None", ALL_FAMILIES]),
     ],
 )

@@ -49,6 +49,10 @@ CASES = {
     "gamma": "positive ~ x + (1 | g)",
     "beta": "unit ~ x + (1 | g)",
     "cumulative": "ordinal ~ x + (1 + x | g)",
+    "skew_normal": "real ~ x + (1 | g)",
+    "lognormal": "positive ~ x + (1 | g)",
+    "exponential": "positive ~ x + (1 | g)",
+    "weibull": "positive ~ x + (1 | g)",
 }
 # families whose zi/hu is a dpar of its own are tested in test_inflated.py
 LINKS = [

@@ -61,8 +61,9 @@ def encode_additions(
     if formula.cens is not None or formula.trunc_lb is not None or formula.trunc_ub is not None:
         if family.response not in CONTINUOUS:
             raise FamilyError(
-                f"cens() and trunc() are implemented for continuous families (gaussian, "
-                f"student_t, gamma, beta), not yet for {family.name!r}"
+                "cens() and trunc() are implemented for continuous families (gaussian, "
+                "student_t, skew_normal, gamma, beta, lognormal, exponential, weibull), not "
+                f"yet for {family.name!r}"
             )
     if formula.cens is not None:
         censoring = _censoring(formula.cens, data)

@@ -45,6 +45,10 @@ TENSOR_INVERSE_LINKS = {
 }
 
 
+# distributional parameters that take any real value (the others are positive)
+REAL_DPARS = {"alpha": ("identity",)}
+
+
 @dataclass(frozen=True)
 class Family:
     """A response distribution and its link (subclasses give the distribution).
@@ -81,6 +85,11 @@ class Family:
         """Whether default priors scale with sd(y): only for real-valued responses."""
         return self.response == "real"
 
+    def prior_center(self, y: np.ndarray) -> float | None:
+        """Where the default intercept prior is centred, if not at ``link(mean(y))``
+        (lognormal: the mean of log y)."""
+        return None
+
     def residual_variance(self, draws: dict) -> np.ndarray | None:
         """Per-draw residual variance for the ICC (None: the family has no agreed one).
 
@@ -96,8 +105,9 @@ class Family:
 
     def dpar_links(self, dpar: str) -> tuple[str, ...]:
         """The links a distributional parameter's formula may use (the first is the
-        default): log for the positive ones (sigma, nu, shape, phi), as brms."""
-        return ("log",)
+        default): log for the positive ones (sigma, nu, shape, phi), identity for
+        skew_normal's alpha, as brms."""
+        return REAL_DPARS.get(dpar, ("log",))
 
     def with_link(self, link: str | None) -> Family:
         """This family with another of its links (None keeps the default)."""

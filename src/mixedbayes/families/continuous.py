@@ -1,6 +1,9 @@
 """Families of real, positive and unit-interval responses (brms's parametrizations).
 
 - ``gaussian``: Normal(mu, sigma); ``student_t``: StudentT(nu, mu, sigma).
+- ``skew_normal``: mean mu, sd sigma and skewness ``alpha``; as brms, the location and
+  scale of Azzalini's skew normal are omega = sigma / sqrt(1 - 2 delta^2 / pi) and
+  xi = mu - omega delta sqrt(2 / pi), with delta = alpha / sqrt(1 + alpha^2).
 - ``gamma``: mean mu, shape ``shape`` (variance mu^2 / shape).
 - ``beta``: Beta(mu phi, (1 - mu) phi), mean mu, precision ``phi``.
 """
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 from scipy import stats
 
 from .base import Family
@@ -102,3 +106,36 @@ class Beta(Family):
     def distribution(self, eta, aux, design):
         phi, mu = aux["phi"], self.tensor_inverse_link(eta)
         return pm.Beta.dist(alpha=mu * phi, beta=(1 - mu) * phi)
+
+
+@dataclass(frozen=True)
+class SkewNormal(Family):
+    @staticmethod
+    def _location_scale(mu, sigma, alpha, sqrt=np.sqrt):
+        delta = alpha / sqrt(1 + alpha**2)
+        omega = sigma / sqrt(1 - 2 * delta**2 / np.pi)
+        return mu - omega * delta * np.sqrt(2 / np.pi), omega
+
+    def _frozen(self, eta, aux):
+        xi, omega = self._location_scale(self.mean(eta, aux), aux["sigma"], aux["alpha"])
+        return stats.skewnorm(aux["alpha"], loc=xi, scale=omega)
+
+    def draw(self, rng, eta, aux, trials=None):
+        frozen = self._frozen(eta, aux)
+        return frozen.rvs(
+            size=np.broadcast(*frozen.args, *frozen.kwds.values()).shape, random_state=rng
+        )
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return self._frozen(eta, aux).logpdf(y)
+
+    def logcdf(self, y, eta, aux):
+        return self._frozen(eta, aux).logcdf(y)
+
+    def logsf(self, y, eta, aux):
+        return self._frozen(eta, aux).logsf(y)
+
+    def distribution(self, eta, aux, design):
+        mu = self.tensor_inverse_link(eta)
+        xi, omega = self._location_scale(mu, aux["sigma"], aux["alpha"], sqrt=pt.sqrt)
+        return pm.SkewNormal.dist(mu=xi, sigma=omega, alpha=aux["alpha"])

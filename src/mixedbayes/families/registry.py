@@ -6,10 +6,11 @@ import difflib
 
 from ..errors import FamilyError
 from .base import Family
-from .continuous import Beta, Gamma, Gaussian, StudentT
+from .continuous import Beta, Gamma, Gaussian, SkewNormal, StudentT
 from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
 from .inflated import Hurdle, ZeroInflated
 from .ordinal import Cumulative
+from .positive import Exponential, LogNormal, Weibull
 
 BINARY_LINKS = ("logit", "probit", "cloglog")
 FAMILIES: dict[str, Family] = {
@@ -27,6 +28,10 @@ FAMILIES: dict[str, Family] = {
         ZeroInflated("zero_inflated_poisson", "log", ("log",), ("zi",), "count"),
         ZeroInflated("zero_inflated_negative_binomial", "log", ("log",), ("shape", "zi"), "count"),
         Hurdle("hurdle_poisson", "log", ("log",), ("hu",), "count", zero="hu"),
+        SkewNormal("skew_normal", "identity", ("identity",), ("sigma", "alpha"), "real"),
+        LogNormal("lognormal", "identity", ("identity",), ("sigma",), "positive"),
+        Exponential("exponential", "log", ("log",), (), "positive"),
+        Weibull("weibull", "log", ("log",), ("shape",), "positive"),
         Hurdle("hurdle_negative_binomial", "log", ("log",), ("shape", "hu"), "count", zero="hu"),
     )
 }

@@ -95,6 +95,7 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
         "nu": Prior("Gamma", alpha=2, beta=0.1),
         "shape": Prior("Gamma", alpha=0.01, beta=0.01),
         "phi": Prior("Gamma", alpha=0.01, beta=0.01),
+        "alpha": Prior("Normal", mu=0, sigma=4),  # skew_normal's skewness (brms)
     }
     modeled = {part.dpar for part in design.dpars}
     for aux in family.aux:
@@ -139,6 +140,8 @@ def _response_scale(design: Design, family: Family) -> tuple[float, float]:
         return scale, float(np.mean(y))
     if family.response == "ordinal":
         return 1.0, 0.0
+    if family.prior_center(y) is not None:
+        return 1.0, round(family.prior_center(y), 4)
     mean = y.sum() / design.trials.sum() if design.trials is not None else y.mean()
     if family.response in ("binary", "binomial", "unit"):
         mean = min(max(mean, 0.01), 0.99)  # keep the link finite for all-0 or all-1 data
@@ -242,7 +245,7 @@ def _check_support(key, cls: str, prior: Prior) -> None:
             raise PriorError(f"prior for {key!r} must be Prior('LKJ', eta=...), got {prior!r}")
     elif prior.support == "correlation":
         raise PriorError(f"prior for {key!r}: an LKJ prior only applies to class 'cor'")
-    elif cls not in ("Intercept", "b") and prior.support != "positive":
+    elif cls not in ("Intercept", "b", "alpha") and prior.support != "positive":
         raise PriorError(
             f"prior for {key!r} is {prior!r}, which allows negative values; a scale parameter "
             "needs a positive prior such as HalfNormal, HalfStudentT or Exponential"
