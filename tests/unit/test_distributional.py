@@ -211,3 +211,18 @@ def test_a_dpar_formula_is_checked_for_safety(data, tmp_path):
         warnings.simplefilter("ignore")
         mb.Model(attack, data, safe=True)
     assert not marker.exists()
+
+
+def test_plot_effects_of_sigma(model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fit = fake_fit(model)
+    fig = fit.plot_effects("z", dpar="sigma")
+    xs, ys = fig.axes[0].lines[0].get_data()
+    stacked = fit.posterior.stack(sample=("chain", "draw"))
+    by_hand = np.exp(
+        stacked["sigma_Intercept"].values[:, None] + stacked["sigma_b"].values[0][:, None] * xs
+    ).mean(axis=0)
+    np.testing.assert_allclose(ys, by_hand)
+    assert fig.axes[0].get_ylabel() == "sigma"

@@ -127,3 +127,75 @@ def test_predictions_of_a_zero_inflated_model(data):
     zi = fit.predict(dpar="zi", draws=True)
     np.testing.assert_allclose(mean, (1 - zi) * mu)
     assert list(fit.fixef()["term"]) == ["Intercept", "x", "zi_Intercept", "zi_z"]
+
+
+POINT_MASSES = {  # family: (response column, its scipy density given mu and aux)
+    "hurdle_gamma": lambda y, mu, a: stats.gamma.logpdf(y, a["shape"], scale=mu / a["shape"]),
+    "hurdle_lognormal": lambda y, mu, a: stats.lognorm.logpdf(y, a["sigma"], scale=np.exp(mu)),
+    "zero_inflated_beta": lambda y, mu, a: stats.beta.logpdf(y, mu * a["phi"], (1 - mu) * a["phi"]),
+    "zero_one_inflated_beta": lambda y, mu, a: stats.beta.logpdf(
+        y, mu * a["phi"], (1 - mu) * a["phi"]
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def continuous():
+    rng = np.random.default_rng(4)
+    n = 90
+    g, x = rng.integers(0, 6, size=n), rng.normal(size=n)
+    u = rng.random(n)
+    positive, unit = rng.gamma(3.0, 0.5, n), rng.beta(2.0, 3.0, n)
+    return pd.DataFrame(
+        {
+            "g": g,
+            "x": x,
+            "hurdle": np.where(u < 0.25, 0.0, positive),
+            "zero": np.where(u < 0.2, 0.0, unit),
+            "ends": np.where(u < 0.1, 0.0, np.where(u < 0.25, 1.0, unit)),
+        }
+    )
+
+
+COLUMNS = {
+    "hurdle_gamma": "hurdle",
+    "hurdle_lognormal": "hurdle",
+    "zero_inflated_beta": "zero",
+    "zero_one_inflated_beta": "ends",
+}
+
+
+@pytest.mark.parametrize("name", list(POINT_MASSES))
+def test_point_mass_densities_equal_scipy(name, continuous):
+    model = mb.Model(f"{COLUMNS[name]} ~ x + (1 | g)", continuous, family=name)
+    start, v, observed = at_a_point(model)
+    design, family = model.design, model.family
+    g = design.blocks[0].index
+    eta = v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0]
+    mu = family.base.inverse_link(eta)
+    masses = {p.dpar: special.expit(v[f"{p.dpar}_Intercept"]) for p in design.dpars}
+    aux = {a: v[a] for a in family.base.aux} | masses
+    y = design.y
+    at_ends = (y == 0) | (y == 1) if family.one else y == 0
+    base = POINT_MASSES[name](np.where(at_ends, 0.5, y), mu, aux)
+    if family.one:  # zero_one_inflated_beta
+        zoi, coi = masses["zoi"], masses["coi"]
+        p_zero = zoi * (1 - coi)
+        expected = np.select(
+            [y == 0, y == 1], [np.log(p_zero), np.log(zoi * coi)], np.log1p(-zoi) + base
+        )
+    else:
+        p_zero = masses[family.zero]
+        expected = np.where(y == 0, np.log(p_zero), np.log1p(-p_zero) + base)
+    np.testing.assert_allclose(observed, expected, rtol=1e-9)
+    np.testing.assert_allclose(family.logpdf(y, eta, aux), expected, rtol=1e-9)
+    from pymc.sampling.jax import get_jaxified_logp
+
+    m = model.pymc_model
+    jax_value = get_jaxified_logp(m)([start[var.name] for var in m.value_vars])
+    np.testing.assert_allclose(float(jax_value), float(m.compile_logp()(start)), rtol=1e-9)
+    # draws: their mean is the family's mean, their share of zeros the zero mass
+    draws = family.draw(np.random.default_rng(0), np.full((100_000, 1), eta[0]), aux)
+    se = draws.std() / np.sqrt(draws.size)
+    assert abs(draws.mean() - family.mean(eta[:1], aux)[0]) < 4 * se
+    assert (draws == 0).mean() == pytest.approx(float(np.ravel(p_zero)[0]), abs=0.01)

@@ -121,11 +121,29 @@ def _check_unit(name, y, family):
         )
 
 
+def _check_interval(allowed: str, inside):
+    """A check that every value satisfies ``inside(y)``, described as ``allowed``."""
+
+    def check(name, y, family):
+        outside = ~inside(y)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise DataError(
+                f"response {name!r} must lie in {allowed} for family {family.name!r}; it has "
+                f"{int(outside.sum())} values outside, the first {y[row]:g} in row {row}"
+            )
+
+    return check
+
+
 _CHECKS = {
     "real": _check_real,
     "count": _check_count,
     "positive": _check_positive,
     "unit": _check_unit,
+    "nonnegative": _check_interval("[0, inf)", lambda y: y >= 0),
+    "unit_zero": _check_interval("[0, 1)", lambda y: (y >= 0) & (y < 1)),
+    "unit_closed": _check_interval("[0, 1]", lambda y: (y >= 0) & (y <= 1)),
 }
 
 

@@ -10,6 +10,7 @@ from .continuous import Beta, Gamma, Gaussian, SkewNormal, StudentT
 from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
 from .inflated import Hurdle, ZeroInflated
 from .ordinal import Cumulative
+from .point_masses import PointMasses
 from .positive import Exponential, LogNormal, Weibull
 
 BINARY_LINKS = ("logit", "probit", "cloglog")
@@ -35,6 +36,23 @@ FAMILIES: dict[str, Family] = {
         Hurdle("hurdle_negative_binomial", "log", ("log",), ("shape", "hu"), "count", zero="hu"),
     )
 }
+
+
+def _masses(name, base, response, zero, one=None):
+    """A family of ``base`` with point masses (:mod:`.point_masses`)."""
+    dpars = (zero,) if one is None else (zero, one)
+    aux = (*base.aux, *dpars)
+    return PointMasses(name, base.link, base.links, aux, response, base, zero, one)
+
+
+for _family in (
+    _masses("hurdle_gamma", FAMILIES["gamma"], "nonnegative", "hu"),
+    _masses("hurdle_lognormal", FAMILIES["lognormal"], "nonnegative", "hu"),
+    _masses("zero_inflated_beta", FAMILIES["beta"], "unit_zero", "zi"),
+    _masses("zero_one_inflated_beta", FAMILIES["beta"], "unit_closed", "zoi", "coi"),
+):
+    FAMILIES[_family.name] = _family
+
 _ALIASES = {"normal": "gaussian", "logistic": "bernoulli", "negbinomial": "negative_binomial"}
 
 

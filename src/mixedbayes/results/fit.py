@@ -132,7 +132,8 @@ class Fit:
     def plot_effects(self, x, by=None, data=None, n_points=50, prob=0.95, **kwargs):
         """Conditional effect of numeric predictor ``x`` with its band, other predictors
         at their mean or most common value; ``groups=[...]`` or ``by=`` draws one line per
-        group or level; ``include_random=True`` adds a new group's variation. Figure."""
+        group or level; ``include_random=True`` adds a new group's variation;
+        ``dpar="sigma"`` draws that parameter instead of the mean. Figure."""
         return plots.plot_effects(self, x, by, data, n_points, prob, **kwargs)
 
     def plot_trajectories(self, x=None, group=None, data=None, n_groups=12, random_seed=None):

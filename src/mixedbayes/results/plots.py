@@ -65,7 +65,15 @@ def plot_ranef(fit, group=None, term=None, prob=0.95, sort=True, max_levels=None
 
 
 def plot_effects(
-    fit, x, by=None, data=None, n_points=50, prob=0.95, include_random=False, groups=None
+    fit,
+    x,
+    by=None,
+    data=None,
+    n_points=50,
+    prob=0.95,
+    include_random=False,
+    groups=None,
+    dpar="mu",
 ):
     """Expected response (with interval) over the observed range of numeric predictor ``x``.
 
@@ -82,11 +90,14 @@ def plot_effects(
     groups : list, optional
         Levels of ``by`` or of the first grouping factor: one line each, with that
         group's random effects (other grouping factors at zero).
+    dpar : str, default "mu"
+        Draw another distributional parameter (``"sigma"``, ``"zi"``) on its own scale.
     """
     design, clean, columns = fit.model.design, *_model_rows(fit, data)
-    factors = {f for block in design.blocks for f in block.factors}
-    fixed = _variables(design.formula.fixed)
-    parts = _variables(*(p.expr for term in design.formula.groups for p in term.parts))
+    formulas = [part.formula for part in design.parts]
+    factors = {f for part in design.parts for block in part.blocks for f in block.factors}
+    fixed = _variables(*(f.fixed for f in formulas))
+    parts = _variables(*(p.expr for f in formulas for term in f.groups for p in term.parts))
     predictors = [c for c in columns if c in fixed | parts and c not in factors]
     categorical = _categorical_columns(design)
     numeric = [c for c in predictors if _numeric(clean[c]) and c not in categorical]
@@ -130,10 +141,10 @@ def plot_effects(
         lines = [(None, base)]
     grid = pd.concat([frame for _, frame in lines], ignore_index=True)
     table = fit.predict(
-        grid, include_random=include, new_groups=new_groups, prob=prob, random_seed=0
+        grid, include_random=include, new_groups=new_groups, prob=prob, random_seed=0, dpar=dpar
     )
     response = design.formula.response
-    panels = [(f"expected {response}", table)]
+    panels = [(f"expected {response}" if dpar == "mu" else dpar, table)]
     if isinstance(table.index, pd.MultiIndex):  # ordinal: category probabilities
         cats = table.index.get_level_values("category").unique()
         panels = [(f"P({response} = {c})", table.xs(c, level="category")) for c in cats]
