@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -51,3 +52,19 @@ def lme4_term(term: str) -> str:
     if term == "Intercept":
         return "(Intercept)"
     return re.sub(r"(\w+)\[T\.([^\]]+)\]", r"\1\2", term)
+
+
+def at_a_point(model, seed: int, jitter: float = 0.3):
+    """A random point of a model's sampler space: ``(point, values, observed)`` with the
+    values of its variables and the observed log-density per row (None when the response
+    is a Potential, as with weights, censoring or truncation)."""
+    m = model.pymc_model
+    rng = np.random.default_rng(seed)
+    point = {k: v + rng.normal(0, jitter, np.shape(v)) for k, v in m.initial_point().items()}
+    names = [v.name for v in m.free_RVs + m.deterministics]
+    fn = m.compile_fn(m.replace_rvs_by_values([m[n] for n in names]), inputs=m.value_vars)
+    values = dict(zip(names, fn(point), strict=True))
+    observed = None
+    if m.observed_RVs:
+        observed = m.compile_logp(vars=m.observed_RVs, sum=False)(point)[0]
+    return point, values, observed

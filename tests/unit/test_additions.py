@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
+from conftest import at_a_point
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph.marginal import marginal_choice
 from mixedbayes.results.predict import log_likelihood
@@ -59,16 +60,6 @@ def test_addition_terms_parse():
             parse_formula(bad)
 
 
-def at_a_point(model, seed=2):
-    m = model.pymc_model
-    rng = np.random.default_rng(seed)
-    start = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in m.initial_point().items()}
-    names = [v.name for v in m.free_RVs + m.deterministics]
-    fn = m.compile_fn(m.replace_rvs_by_values([m[n] for n in names]), inputs=m.value_vars)
-    values = dict(zip(names, fn(start), strict=True))
-    return start, values
-
-
 def mean(model, v):
     design = model.design
     g = design.blocks[0].index
@@ -94,7 +85,7 @@ def test_weights_of_two_equal_duplicated_rows(data):
 
 def test_censored_log_density_equals_scipy(data):
     model = mb.Model("y | cens(c, y2) + weights(w) ~ x + (1 | g)", data)
-    start, v = at_a_point(model)
+    start, v, _ = at_a_point(model, 2)
     mu, sigma, y = mean(model, v), v["sigma"], data["y"].to_numpy()
     c, w = data["c"].to_numpy(), data["w"].to_numpy()
     expected = np.select(
@@ -116,7 +107,7 @@ def test_censored_log_density_equals_scipy(data):
 
 def test_truncated_log_density_equals_scipy(data):
     model = mb.Model("y | trunc(lb = -4, ub = 4.5) ~ x + (1 | g)", data)
-    start, v = at_a_point(model)
+    start, v, _ = at_a_point(model, 2)
     mu, sigma = mean(model, v), v["sigma"]
     a, b = (-4 - mu) / sigma, (4.5 - mu) / sigma
     expected = stats.truncnorm.logpdf(data["y"], a, b, loc=mu, scale=sigma)

@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
+from conftest import at_a_point
 from mixedbayes.formula.distributional import parse_model_formula
 from mixedbayes.graph.marginal import marginal_choice
 
@@ -105,20 +106,8 @@ def test_user_priors_for_a_dpar(data):
         mb.Model(FORMULA, data, priors={"sigma_sd": tight})
 
 
-def point(model, seed=3):
-    """The model's variables and the observed log-density at a random point."""
-    m = model.pymc_model
-    rng = np.random.default_rng(seed)
-    start = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in m.initial_point().items()}
-    names = [v.name for v in m.free_RVs + m.deterministics]
-    fn = m.compile_fn(m.replace_rvs_by_values([m[n] for n in names]), inputs=m.value_vars)
-    values = dict(zip(names, fn(start), strict=True))
-    observed = m.compile_logp(vars=m.observed_RVs, sum=False)(start)[0]
-    return start, values, observed
-
-
 def test_log_density_with_a_sigma_formula_equals_scipy(model):
-    _, v, observed = point(model)
+    v, observed = at_a_point(model, 3)[1:]
     design, part = model.design, model.design.dpars[0]
     g = design.blocks[0].index
     mu = v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0]
@@ -131,7 +120,7 @@ def test_jax_log_density_equals_c(model):
     from pymc.sampling.jax import get_jaxified_logp
 
     m = model.pymc_model
-    start, _, _ = point(model)
+    start = at_a_point(model, 3)[0]
     c_value = m.compile_logp()(start)
     jax_value = get_jaxified_logp(m)([start[v.name] for v in m.value_vars])
     np.testing.assert_allclose(float(jax_value), float(c_value), rtol=1e-9)

@@ -10,6 +10,7 @@ import pytest
 from scipy import special, stats
 
 import mixedbayes as mb
+from conftest import at_a_point
 from mixedbayes.families import get_family
 
 FAMILIES = [
@@ -48,21 +49,10 @@ def formula(family):
     return mb.bf("y ~ x + (1 | g)", **{zero: "~ z"})
 
 
-def at_a_point(model, seed=7):
-    m = model.pymc_model
-    rng = np.random.default_rng(seed)
-    start = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in m.initial_point().items()}
-    names = [v.name for v in m.free_RVs + m.deterministics]
-    fn = m.compile_fn(m.replace_rvs_by_values([m[n] for n in names]), inputs=m.value_vars)
-    values = dict(zip(names, fn(start), strict=True))
-    observed = m.compile_logp(vars=m.observed_RVs, sum=False)(start)[0]
-    return start, values, observed
-
-
 @pytest.mark.parametrize("name", FAMILIES)
 def test_log_density_at_a_point_equals_scipy(name, data):
     model = mb.Model(formula(name), data, family=name)
-    start, v, observed = at_a_point(model)
+    start, v, observed = at_a_point(model, 7)
     design, part = model.design, model.design.dpars[0]
     g = design.blocks[0].index
     mu = np.exp(v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0])
@@ -168,7 +158,7 @@ COLUMNS = {
 @pytest.mark.parametrize("name", list(POINT_MASSES))
 def test_point_mass_densities_equal_scipy(name, continuous):
     model = mb.Model(f"{COLUMNS[name]} ~ x + (1 | g)", continuous, family=name)
-    start, v, observed = at_a_point(model)
+    start, v, observed = at_a_point(model, 7)
     design, family = model.design, model.family
     g = design.blocks[0].index
     eta = v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0]
@@ -199,3 +189,30 @@ def test_point_mass_densities_equal_scipy(name, continuous):
     se = draws.std() / np.sqrt(draws.size)
     assert abs(draws.mean() - family.mean(eta[:1], aux)[0]) < 4 * se
     assert (draws == 0).mean() == pytest.approx(float(np.ravel(p_zero)[0]), abs=0.01)
+
+
+def test_zero_inflated_binomial_density_equals_scipy(data):
+    trials = data.assign(n=12, s=np.minimum(data["y"], 12))
+    model = mb.Model(
+        mb.bf("s | trials(n) ~ x + (1 | g)", zi="~ z"), trials, family="zero_inflated_binomial"
+    )
+    start, v, observed = at_a_point(model, 7)
+    design, part = model.design, model.design.dpars[0]
+    g = design.blocks[0].index
+    p = special.expit(v["Intercept"] + v["b"][0] * design.X[:, 1] + v["r_g"][g, 0])
+    zi = special.expit(v["zi_Intercept"] + v["zi_b"][0] * part.X[:, 1])
+    y = design.y
+    expected = np.log(
+        np.where(
+            y == 0, zi + (1 - zi) * stats.binom.pmf(0, 12, p), (1 - zi) * stats.binom.pmf(y, 12, p)
+        )
+    )
+    np.testing.assert_allclose(observed, expected, rtol=1e-9)
+    eta = special.logit(p)
+    np.testing.assert_allclose(model.family.logpdf(y, eta, {"zi": zi}, 12.0), expected, rtol=1e-9)
+    assert model.family.mean(eta, {"zi": zi}, 12.0) == pytest.approx((1 - zi) * p * 12)
+    from pymc.sampling.jax import get_jaxified_logp
+
+    m = model.pymc_model
+    jax_value = get_jaxified_logp(m)([start[var.name] for var in m.value_vars])
+    np.testing.assert_allclose(float(jax_value), float(m.compile_logp()(start)), rtol=1e-9)

@@ -167,6 +167,24 @@ class Family:
         raise NotImplementedError(f"family {self.name!r} has no PyMC likelihood")
 
 
+@dataclass(frozen=True)
+class ScipyFamily(Family):
+    """A family whose NumPy densities come from a frozen SciPy distribution per draw and
+    row, which ``_frozen(eta, aux)`` returns."""
+
+    def _frozen(self, eta, aux):
+        raise NotImplementedError
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return self._frozen(eta, aux).logpdf(y)
+
+    def logcdf(self, y, eta, aux):
+        return self._frozen(eta, aux).logcdf(y)
+
+    def logsf(self, y, eta, aux):
+        return self._frozen(eta, aux).logsf(y)
+
+
 _MAX_RATE = 1e15  # NumPy cannot draw Poisson counts near 1e19; R's rpois gives NA there
 
 

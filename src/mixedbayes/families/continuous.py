@@ -17,7 +17,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
-from .base import Family
+from .base import Family, ScipyFamily
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class Beta(Family):
 
 
 @dataclass(frozen=True)
-class SkewNormal(Family):
+class SkewNormal(ScipyFamily):
     @staticmethod
     def _location_scale(mu, sigma, alpha, sqrt=np.sqrt):
         delta = alpha / sqrt(1 + alpha**2)
@@ -125,15 +125,6 @@ class SkewNormal(Family):
         return frozen.rvs(
             size=np.broadcast(*frozen.args, *frozen.kwds.values()).shape, random_state=rng
         )
-
-    def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpdf(y)
-
-    def logcdf(self, y, eta, aux):
-        return self._frozen(eta, aux).logcdf(y)
-
-    def logsf(self, y, eta, aux):
-        return self._frozen(eta, aux).logsf(y)
 
     def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)

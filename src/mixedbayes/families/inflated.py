@@ -3,6 +3,8 @@
 - ``zero_inflated_poisson``: a structural zero with probability ``zi``, else Poisson(mu);
   mean (1 - zi) mu. ``zero_inflated_negative_binomial``: the same over the negative
   binomial (mean mu, variance mu + mu^2 / shape).
+- ``zero_inflated_binomial``: a structural zero with probability ``zi``, else
+  Binomial(trials, mu).
 - ``hurdle_poisson``: zero with probability ``hu``, else a zero-truncated Poisson(mu); mean
   (1 - hu) mu / (1 - P(0)). ``hurdle_negative_binomial``: the same over the negative
   binomial.
@@ -142,3 +144,34 @@ class Hurdle(_Counts):
             return pt.switch(pt.eq(value, 0), pt.log(hu), positive)
 
         return pm.CustomDist.dist(*args, logp=logp)
+
+
+@dataclass(frozen=True)
+class ZeroInflatedBinomial(Family):
+    """``zero_inflated_binomial``: a structural zero with probability ``zi``, else
+    Binomial(trials, mu); mean (1 - zi) mu trials."""
+
+    @property
+    def predicted(self) -> tuple[str, ...]:
+        return ("zi",)
+
+    def dpar_links(self, dpar):
+        return PROBABILITY_LINKS
+
+    def mean(self, eta, aux, trials=None):
+        return (1 - aux["zi"]) * self.inverse_link(eta) * trials
+
+    def logpdf(self, y, eta, aux, trials=None):
+        p, zi = self.inverse_link(eta), aux["zi"]
+        zero = np.logaddexp(np.log(zi), np.log1p(-zi) + stats.binom.logpmf(0, trials, p))
+        positive = np.log1p(-zi) + stats.binom.logpmf(y, trials, p)
+        return np.where(np.asarray(y) == 0, zero, positive)
+
+    def draw(self, rng, eta, aux, trials=None):
+        n = np.asarray(trials).round().astype(np.int64)
+        counts = rng.binomial(n, self.inverse_link(eta)).astype(float)
+        return np.where(rng.random(np.shape(counts)) < aux["zi"], 0.0, counts)
+
+    def distribution(self, eta, aux, design):
+        p = self.tensor_inverse_link(eta)
+        return pm.ZeroInflatedBinomial.dist(psi=1 - aux["zi"], n=design.trials, p=p)

@@ -15,11 +15,11 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special, stats
 
-from .base import Family
+from .base import ScipyFamily
 
 
 @dataclass(frozen=True)
-class LogNormal(Family):
+class LogNormal(ScipyFamily):
     def prior_center(self, y: np.ndarray) -> float:
         return float(np.mean(np.log(y)))
 
@@ -32,42 +32,24 @@ class LogNormal(Family):
     def draw(self, rng, eta, aux, trials=None):
         return np.exp(rng.normal(self.inverse_link(eta), aux["sigma"]))
 
-    def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpdf(y)
-
-    def logcdf(self, y, eta, aux):
-        return self._frozen(eta, aux).logcdf(y)
-
-    def logsf(self, y, eta, aux):
-        return self._frozen(eta, aux).logsf(y)
-
     def distribution(self, eta, aux, design):
         return pm.LogNormal.dist(mu=self.tensor_inverse_link(eta), sigma=aux["sigma"])
 
 
 @dataclass(frozen=True)
-class Exponential(Family):
+class Exponential(ScipyFamily):
     def _frozen(self, eta, aux):
         return stats.expon(scale=self.inverse_link(eta))
 
     def draw(self, rng, eta, aux, trials=None):
         return rng.exponential(self.inverse_link(eta))
 
-    def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpdf(y)
-
-    def logcdf(self, y, eta, aux):
-        return self._frozen(eta, aux).logcdf(y)
-
-    def logsf(self, y, eta, aux):
-        return self._frozen(eta, aux).logsf(y)
-
     def distribution(self, eta, aux, design):
         return pm.Exponential.dist(scale=self.tensor_inverse_link(eta))
 
 
 @dataclass(frozen=True)
-class Weibull(Family):
+class Weibull(ScipyFamily):
     def _scale(self, eta, aux):
         return self.inverse_link(eta) / special.gamma(1 + 1 / aux["shape"])
 
@@ -77,15 +59,6 @@ class Weibull(Family):
     def draw(self, rng, eta, aux, trials=None):
         scale = self._scale(eta, aux)
         return scale * rng.weibull(np.broadcast_to(aux["shape"], np.shape(scale)))
-
-    def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpdf(y)
-
-    def logcdf(self, y, eta, aux):
-        return self._frozen(eta, aux).logcdf(y)
-
-    def logsf(self, y, eta, aux):
-        return self._frozen(eta, aux).logsf(y)
 
     def distribution(self, eta, aux, design):
         shape = aux["shape"]

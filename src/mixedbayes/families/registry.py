@@ -8,7 +8,7 @@ from ..errors import FamilyError
 from .base import Family
 from .continuous import Beta, Gamma, Gaussian, SkewNormal, StudentT
 from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
-from .inflated import Hurdle, ZeroInflated
+from .inflated import Hurdle, ZeroInflated, ZeroInflatedBinomial
 from .ordinal import Cumulative
 from .point_masses import PointMasses
 from .positive import Exponential, LogNormal, Weibull
@@ -28,6 +28,7 @@ FAMILIES: dict[str, Family] = {
         Cumulative("cumulative", "logit", ("logit", "probit"), (), "ordinal"),
         ZeroInflated("zero_inflated_poisson", "log", ("log",), ("zi",), "count"),
         ZeroInflated("zero_inflated_negative_binomial", "log", ("log",), ("shape", "zi"), "count"),
+        ZeroInflatedBinomial("zero_inflated_binomial", "logit", BINARY_LINKS, ("zi",), "binomial"),
         Hurdle("hurdle_poisson", "log", ("log",), ("hu",), "count", zero="hu"),
         SkewNormal("skew_normal", "identity", ("identity",), ("sigma", "alpha"), "real"),
         LogNormal("lognormal", "identity", ("identity",), ("sigma",), "positive"),
