@@ -43,6 +43,8 @@ ATTACKS = [
     "y ~ x + offset(os.system('touch {m}') * 0)",  # offset
     "y ~ x + (1 + I(os.system('touch {m}')) | g)",  # random part
     "y ~ x + I(np.lib.npyio.savetxt('{m}', [1.0]) or 0)",  # deeper numpy attribute
+    "y | weights(os.makedirs('{m}') or 1) ~ x",  # an addition term of the response
+    "y | trunc(ub = os.makedirs('{m}') or 99) ~ x",  # a truncation bound
 ]
 
 

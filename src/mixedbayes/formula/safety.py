@@ -95,13 +95,8 @@ def expressions(formula: Formula) -> Iterator[tuple[str, str, bool]]:
 
     Python expressions are evaluated with ``eval``; the others are plain name lookups.
     """
-    for what, expr in (
-        ("response", formula.response),
-        ("trials", formula.trials),
-        ("failures", formula.failures),
-    ):
-        if expr is not None:
-            yield what, expr, True
+    for expr in formula.response_expressions:  # response, trials, weights, cens, trunc, ...
+        yield "left-hand side", expr, True
     parts = []
     for part in formula.parts:
         name = "" if part.dpar == "mu" else f"{part.dpar} "
