@@ -75,3 +75,33 @@ def test_salamanders_agree_with_glmmtmb(name, family, zero):
         shape = fit.posterior["shape"].values.ravel()
         lower, upper = np.quantile(shape, [0.025, 0.975])
         assert lower <= reference["nb_size"] <= upper
+
+
+def test_random_effects_in_sigma_recover_the_simulation_truth():
+    """glmmTMB 1.1.5 cannot put random effects in dispformula, so the reference is the
+    truth of data simulated in R (``sigma_re``): y = 1 + 0.5 x + u_g + e, log sigma =
+    -1 + 0.3 x + v_g, sd(u) = 0.5, sd(v) = 0.3. Rule: every true value (the realized sds
+    for the random effects) inside its 95% interval, and the sigma effects' posterior
+    means correlated with the drawn v_g (> 0.5)."""
+    reference = json.loads(REFERENCE.read_text())["sigma_re"]
+    truth = reference["truth"]
+    data = pd.read_csv(REFERENCES / "sigma_re_sim.csv")
+    formula = mb.bf("y ~ x + (1 | group)", sigma="~ x + (1 | group)")
+    fit = mb.Model(formula, data).fit(
+        draws=1000, tune=1000, chains=2, random_seed=5, progressbar=False
+    )
+    fixef = fit.fixef().set_index("term")
+    for term, value in {
+        "Intercept": truth["b0"],
+        "x": truth["b1"],
+        "sigma_Intercept": truth["d0"],
+        "sigma_x": truth["d1"],
+    }.items():
+        assert fixef.loc[term, "lower"] <= value <= fixef.loc[term, "upper"], term
+    sds = fit.varcorr().set_index("dpar")
+    for dpar, value in (("mu", reference["realized_sd_u"]), ("sigma", reference["realized_sd_v"])):
+        assert sds.loc[dpar, "sd_lower"] <= value <= sds.loc[dpar, "sd_upper"], dpar
+    effects = fit.ranef().query("dpar == 'sigma'").set_index("group")["value"]
+    drawn = data.groupby("group")["v_true"].first()
+    drawn.index = drawn.index.astype(str)
+    assert np.corrcoef(effects.loc[drawn.index], drawn)[0, 1] > 0.5
