@@ -97,22 +97,19 @@ def expressions(formula: Formula) -> Iterator[tuple[str, str, bool]]:
     """
     for expr in formula.response_expressions:  # response, trials, weights, cens, trunc, ...
         yield "left-hand side", expr, True
-    parts = []
     for part in formula.parts:
         name = "" if part.dpar == "mu" else f"{part.dpar} "
-        parts += [(f"{name}offset", expr) for expr in part.offsets]
-        parts += [(f"{name}fixed part", part.fixed)]
+        for expr in part.offsets:  # evaluated as I(expr)
+            yield f"{name}offset", expr, True
+        rhs = [(f"{name}fixed part", part.fixed)]
         for group in part.groups:
-            parts += [(f"random term ({p.expr} | {group.group})", p.expr) for p in group.parts]
-    for what, rhs in parts:
-        if what.endswith("offset"):
-            yield what, rhs, True
-            continue
-        for term in formulaic.Formula(rhs):
-            for factor in term.factors:
-                method = factor.eval_method.value
-                if method != "literal":
-                    yield what, factor.expr, method == "python"
+            rhs += [(f"random term ({p.expr} | {group.group})", p.expr) for p in group.parts]
+        for what, formula_rhs in rhs:
+            for term in formulaic.Formula(formula_rhs):
+                for factor in term.factors:
+                    method = factor.eval_method.value
+                    if method != "literal":
+                        yield what, factor.expr, method == "python"
 
 
 def check_expression(expr: str, columns: set[str], context: set[str], what: str) -> None:

@@ -140,8 +140,9 @@ def _response_scale(design: Design, family: Family) -> tuple[float, float]:
         return scale, float(np.mean(y))
     if family.response == "ordinal":
         return 1.0, 0.0
-    if family.prior_center(y) is not None:
-        return 1.0, round(family.prior_center(y), 4)
+    center = family.prior_center(y)
+    if center is not None:
+        return 1.0, round(center, 4)
     mean = y.sum() / design.trials.sum() if design.trials is not None else y.mean()
     if family.response in ("binary", "binomial", "unit", "unit_zero", "unit_closed"):
         mean = min(max(mean, 0.01), 0.99)  # keep the link finite for all-0 or all-1 data

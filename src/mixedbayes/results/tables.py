@@ -24,7 +24,8 @@ def fixef_table(posterior: xr.Dataset, design, prob: float, exponentiate: bool =
     if "threshold" in posterior.get("Intercept", xr.DataArray()).dims:
         for label in posterior["threshold"].values:
             draws = posterior["Intercept"].sel(threshold=label)
-            rows.append(_summary(draws, prob, exponentiate).assign(term=f"Intercept[{label}]"))
+            summary = _summary(draws, prob, exponentiate)
+            rows.append(summary.assign(term=f"Intercept[{label}]", dpar="mu"))
     for part in design.parts:
         p = part.prefix
         for term in part.fixed_terms:
@@ -39,7 +40,7 @@ def fixef_table(posterior: xr.Dataset, design, prob: float, exponentiate: bool =
     columns = ["term", *COLUMNS, "dpar"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    return pd.concat(rows, ignore_index=True).fillna({"dpar": "mu"})[columns]
+    return pd.concat(rows, ignore_index=True)[columns]
 
 
 def _summary(draws: xr.DataArray, prob: float, exponentiate: bool) -> pd.DataFrame:
