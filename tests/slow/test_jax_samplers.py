@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mixedbayes as mb
+from mixedbayes.sampling import programs
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +41,30 @@ def test_jax_sampler_recovers_and_reproduces(data, sampler, twice):
     fixef = fit.fixef(prob=0.99).set_index("term")
     for term, value in TRUTH.items():
         assert fixef.lower[term] < value < fixef.upper[term], term
-    if twice:  # the same seed gives the same draws, the drawn random effects included
-        again = model.fit(progressbar=False, **kwargs)
-        np.testing.assert_array_equal(fit.idata.posterior["b"], again.idata.posterior["b"])
-        np.testing.assert_array_equal(fit.idata.posterior["r_g"], again.idata.posterior["r_g"])
+    if twice:  # the same seed gives the same draws, the drawn random effects included,
+        # from the program kept in this process and from one built anew
+        for forget in (False, True):
+            if forget:
+                programs.clear_cache()
+            again = model.fit(progressbar=False, **kwargs)
+            for name in ("b", "r_g"):
+                np.testing.assert_array_equal(
+                    fit.idata.posterior[name], again.idata.posterior[name]
+                )
+
+
+def test_a_second_data_set_of_the_same_shape_reuses_the_program(data):
+    """Another response (same rows, levels and terms) builds no new program, and its
+    posterior is that data set's: the data are arguments, not constants baked in."""
+    pytest.importorskip("numpyro")
+    kwargs = dict(draws=200, tune=200, chains=2, random_seed=2, progressbar=False)
+    fit = mb.Model("y ~ x + (1 + x | g)", data).fit(**kwargs)
+    before = programs.cached_programs()
+    shifted = mb.Model("y ~ x + (1 + x | g)", data.assign(y=data.y + 10.0)).fit(**kwargs)
+    assert programs.cached_programs() == before
+    shift = shifted.fixef().set_index("term").estimate - fit.fixef().set_index("term").estimate
+    np.testing.assert_allclose(shift["Intercept"], 10.0, atol=0.05)
+    np.testing.assert_allclose(shift["x"], 0.0, atol=0.05)
 
 
 def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
@@ -51,9 +72,7 @@ def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
     window near the maximum tree depth; scaled by 1 / |gradient| at the start (s / 2 here,
     so the scales left differ 30-fold instead of 1000-fold) it takes far fewer steps."""
     jax = pytest.importorskip("jax")
-    from numpyro.infer import MCMC, NUTS
-
-    from mixedbayes.sampling.numpyro_nuts import _scaled_nuts
+    from mixedbayes.sampling.numpyro_nuts import initial_state
 
     sds = jax.numpy.asarray([1e-3, 1e-2, 0.1, 1.0])
 
@@ -62,10 +81,14 @@ def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
 
     start = [2.0 * sds]  # two sds away from the mode
     steps = {}
-    for name, kernel in (("identity", NUTS(potential_fn=potential)), ("scaled", None)):
-        kernel = kernel or _scaled_nuts(potential, target_accept_prob=0.8)
-        mcmc = MCMC(kernel, num_warmup=60, num_samples=10, progress_bar=False)
-        mcmc.warmup(jax.random.PRNGKey(0), init_params=start, collect_warmup=True,
-                    extra_fields=("num_steps",))  # fmt: skip
-        steps[name] = np.asarray(mcmc.get_extra_fields()["num_steps"])[:50].mean()
+    for name, scaled in (("identity", False), ("scaled", True)):
+        state, sample_kernel = initial_state(
+            potential, start, jax.random.PRNGKey(0), tune=60, target_accept=0.8, scaled=scaled
+        )
+
+        def step(state, _, sample_kernel=sample_kernel):
+            state = sample_kernel(state)
+            return state, state.num_steps
+
+        steps[name] = np.asarray(jax.lax.scan(step, state, None, length=50)[1]).mean()
     assert steps["identity"] > 200 and steps["scaled"] < steps["identity"] / 5, steps

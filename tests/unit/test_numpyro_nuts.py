@@ -35,19 +35,22 @@ def test_a_chain_without_finite_density_is_an_error():
         numpyro_nuts._check_energies(lp)
 
 
-def test_vectorized_chains_start_from_the_median_scaled_mass_matrix():
-    """The branch used on an accelerator (chains batched on one device): one inverse mass
-    for all chains, from the median absolute gradient over their starting points."""
+def test_each_chain_starts_from_its_own_gradient_scaled_mass_matrix():
+    """Chains batched on one device (the accelerator's branch) each scale their warm-up's
+    inverse mass by 1 / |gradient| at their own starting point."""
     sds = jax.numpy.asarray([1e-3, 0.1, 1.0])
 
     def potential(x):
         return 0.5 * jax.numpy.sum((x[0] / sds) ** 2)
 
     starts = np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 0.5], [4.0, 0.5, 0.25]]) * np.asarray(sds)
-    kernel = numpyro_nuts._scaled_nuts(potential, target_accept_prob=0.8)
-    state = kernel.init(jax.random.split(jax.random.PRNGKey(0), 3), 10, [starts], (), {})
-    gradient = np.median(np.abs(starts / np.asarray(sds) ** 2), axis=0)  # x / sd^2
-    expected = numpyro_nuts.initial_inverse_mass(gradient)
-    inverse_mass = np.asarray(state.adapt_state.inverse_mass_matrix)
-    assert inverse_mass.shape == (3, 3)  # one row per chain, all equal
-    np.testing.assert_allclose(inverse_mass, np.broadcast_to(expected, (3, 3)), rtol=1e-6)
+
+    def start(key, init):
+        state, _ = numpyro_nuts.initial_state(potential, init, key, tune=10, target_accept=0.8)
+        return state.adapt_state.inverse_mass_matrix
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    inverse_mass = np.asarray(jax.vmap(start)(keys, [starts]))
+    expected = numpyro_nuts.initial_inverse_mass(np.abs(starts / np.asarray(sds) ** 2))
+    np.testing.assert_allclose(inverse_mass, expected, rtol=1e-6)
+    assert not np.allclose(inverse_mass[0], inverse_mass[1])  # one per chain

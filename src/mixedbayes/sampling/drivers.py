@@ -14,7 +14,7 @@ from pymc.initial_point import make_initial_point_fn
 from pymc.util import _get_seeds_per_chain
 
 from ..errors import SamplingError
-from .numpyro_nuts import sample_numpyro, use_jax_cache
+from .numpyro_nuts import chain_method, sample_numpyro, use_jax_cache
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
 JAX_SAMPLERS = ("numpyro", "blackjax")  # like nutpie, each is the package of its name
@@ -132,7 +132,7 @@ def sample(
         )
 
 
-def _sample_blackjax(model, initvals, cores, **common) -> az.InferenceData:
+def _sample_blackjax(model, initvals, cores, *, chains, **common) -> az.InferenceData:
     """blackjax through PyMC's JAX path (what ``pm.sample`` calls, without first compiling
     PyMC's own NUTS step), with the compiled program cached on disk."""
     from pymc.sampling.jax import sample_jax_nuts
@@ -143,7 +143,9 @@ def _sample_blackjax(model, initvals, cores, **common) -> az.InferenceData:
         nuts_sampler="blackjax",
         initvals=initvals,
         jitter=False,  # the starting points are jittered already
-        chain_method="parallel" if cores is None or cores > 1 else "vectorized",
+        chains=chains,
+        # pmap needs a device per chain (JAX may have started with one)
+        chain_method="parallel" if chain_method(chains, cores) == "parallel" else "vectorized",
         **common,
     )
 

@@ -24,6 +24,7 @@ The compiled program goes to JAX's persistent cache (:func:`use_jax_cache`).
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 
 import arviz as az
@@ -31,11 +32,12 @@ import numpy as np
 import pymc as pm
 
 from ..errors import SamplingError
+from .programs import Program, program
 
 # numpyro's default; Fit.diagnostics() counts the draws that reach it
 MAX_TREE_DEPTH = 10
-EXTRA_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
-                "accept_prob", "diverging")  # fmt: skip
+STAT_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
+               "accept_prob", "diverging")  # fmt: skip
 STAT_NAMES = {
     "potential_energy": "lp",
     "adapt_state.step_size": "step_size",
@@ -111,33 +113,120 @@ def initial_inverse_mass(gradient):
     return jnp.clip(1.0 / jnp.maximum(jnp.abs(gradient), 1e-300), 1e-10, 1.0)
 
 
-def _scaled_nuts(potential, **kwargs):
-    """numpyro's NUTS whose warm-up starts from :func:`initial_inverse_mass` at each chain's
-    starting point, computed inside the compiled program (no separate compilation)."""
+def initial_state(potential, init, key, *, tune: int, target_accept: float, scaled=True):
+    """numpyro's NUTS state at ``init`` and its transition ``sample_kernel(state)``.
+
+    With ``scaled`` the warm-up starts from :func:`initial_inverse_mass` at ``init``,
+    otherwise from numpyro's identity. Traceable (``jit``, ``vmap``, ``pmap``).
+    """
     import jax
     from jax.flatten_util import ravel_pytree
-    from numpyro.infer import NUTS
-    from numpyro.util import is_prng_key
+    from numpyro.infer.hmc import hmc
 
-    class ScaledNUTS(NUTS):
-        def init(self, rng_key, num_warmup, init_params, model_args, model_kwargs):
-            @jax.jit  # one compiled call, not op by op, where numpyro runs init eagerly
-            def gradient(params):
-                flat, unravel = ravel_pytree(params)
-                return jax.grad(lambda x: potential(unravel(x)))(flat)
+    inverse_mass = None
+    if scaled:
+        flat, unravel = ravel_pytree(init)
+        inverse_mass = initial_inverse_mass(jax.grad(lambda x: potential(unravel(x)))(flat))
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    state = init_kernel(
+        init,
+        num_warmup=tune,
+        inverse_mass_matrix=inverse_mass,
+        target_accept_prob=target_accept,
+        max_tree_depth=MAX_TREE_DEPTH,
+        rng_key=key,
+    )
+    return state, sample_kernel
 
-            if is_prng_key(rng_key):  # one chain
-                inverse_mass = initial_inverse_mass(gradient(init_params))
-            else:  # chains vectorized on one device: one matrix for all, the median
-                grads = jax.vmap(gradient)(init_params)
-                inverse_mass = initial_inverse_mass(jax.numpy.median(jax.numpy.abs(grads), 0))
-            self._inverse_mass_matrix = inverse_mass
-            try:
-                return super().init(rng_key, num_warmup, init_params, model_args, model_kwargs)
-            finally:
-                self._inverse_mass_matrix = None  # a traced value must not outlive the trace
 
-    return ScaledNUTS(potential_fn=potential, **kwargs)
+def nuts_chain(potential, *, tune: int, draws: int, target_accept: float):
+    """``run(key, init) -> (draws, stats)``: one NUTS chain as a JAX function.
+
+    numpyro's NUTS kernel (``numpyro.infer.hmc.hmc``) with its windowed adaptation, from
+    :func:`initial_state`, run by one ``lax`` loop: ``tune`` warm-up iterations, then
+    ``draws`` kept with the statistics in :data:`STAT_FIELDS`. Traceable, so a caller can
+    ``jit``, ``vmap`` or ``pmap`` it with the data as arguments of the same program.
+    """
+    import jax
+
+    def run(key, init):
+        state, sample_kernel = initial_state(
+            potential, init, key, tune=tune, target_accept=target_accept
+        )
+        buffers = jax.tree_util.tree_map(
+            lambda x: jax.numpy.zeros((draws, *jax.numpy.shape(x)), jax.numpy.result_type(x)),
+            _kept(state),
+        )
+
+        def step(i, carry):  # warm-up iterations write to row 0, which the first draw refills
+            state, buffers = carry
+            state = sample_kernel(state)
+            row = jax.numpy.maximum(i - tune, 0)
+            return state, jax.tree_util.tree_map(
+                lambda b, x: b.at[row].set(x), buffers, _kept(state)
+            )
+
+        # one loop for warm-up and draws, so XLA compiles the NUTS kernel once
+        return jax.lax.fori_loop(0, tune + draws, step, (state, buffers))[1]
+
+    return run
+
+
+def _kept(state):
+    """What a draw keeps: the values and the statistics of :data:`STAT_FIELDS`."""
+    return state.z, {name: _field(state, name) for name in STAT_FIELDS}
+
+
+def _field(state, name: str):
+    for part in name.split("."):
+        state = getattr(state, part)
+    return state
+
+
+def _runner(logp: Program, *, tune, draws, target_accept, method):
+    """``run(keys, inits, data)`` for all chains, built once per program and setting (kept
+    on the program, so a second data set of the same shape reuses its compiled code)."""
+    import jax
+
+    setting = ("nuts", tune, draws, float(target_accept), method)
+    if setting in logp.compiled:
+        return logp.compiled[setting]
+
+    def one(key, init, data):
+        bound = logp.bind(data)
+        chain = nuts_chain(
+            lambda x: -bound(*x)[0], tune=tune, draws=draws, target_accept=target_accept
+        )
+        return chain(key, init)
+
+    if method == "parallel":
+        run = jax.pmap(one, in_axes=(0, 0, None))
+    elif method == "vectorized":
+        run = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    else:  # one chain after the other, one compiled program for all
+        single = jax.jit(one)
+
+        def run(keys, inits, data):
+            chains = [single(k, [x[c] for x in inits], data) for c, k in enumerate(keys)]
+            return jax.tree_util.tree_map(lambda *xs: jax.numpy.stack(xs), *chains)
+
+    logp.compiled[setting] = run
+    return run
+
+
+def _transformer(program: Program):
+    """``f(raw, data)``: the model's variables from the sampler's values, draw by draw."""
+    import jax
+
+    if "transform" not in program.compiled:
+
+        @jax.jit
+        def transform(raw, data):
+            bound = program.bind(data)
+            return jax.vmap(jax.vmap(bound))(*raw)
+
+        program.compiled["transform"] = transform
+    return program.compiled["transform"]
 
 
 def sample_numpyro(
@@ -158,54 +247,38 @@ def sample_numpyro(
     import jax
     import numpyro
     from arviz.data.base import make_attrs
-    from numpyro.infer import MCMC
     from pymc.backends.arviz import (
         coords_and_dims_for_inferencedata,
         find_constants,
         find_observations,
     )
-    from pymc.sampling.jax import get_jaxified_graph
     from pymc.util import _get_seeds_per_chain, get_default_varnames
 
     use_jax_cache()
+    method = chain_method(chains, cores)  # before JAX's first computation
     values = model.value_vars
-    logp = get_jaxified_graph(inputs=values, outputs=[model.logp()])
-
-    @jax.jit  # one compiled call where numpyro evaluates it outside its program (not op by op)
-    def potential(x):
-        return -logp(*x)[0]
-
-    kernel = _scaled_nuts(
-        potential, target_accept_prob=target_accept, max_tree_depth=MAX_TREE_DEPTH
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=tune,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method=chain_method(chains, cores),
-        progress_bar=progressbar,
-    )
+    logp, logp_data = program(values, [model.logp()])
+    run = _runner(logp, tune=tune, draws=draws, target_accept=target_accept, method=method)
     (seed,) = _get_seeds_per_chain(random_seed, 1)
-    key = jax.random.PRNGKey(seed)
+    keys = jax.random.split(jax.random.PRNGKey(seed), chains)
     init = [np.stack([start[v.name] for start in starts]) for v in values]
     started = datetime.now()
-    if chains > 1:
-        mcmc.run(jax.random.split(key, chains), init_params=init, extra_fields=EXTRA_FIELDS)
-    else:
-        mcmc.run(key, init_params=[x[0] for x in init], extra_fields=EXTRA_FIELDS)
-    raw = jax.block_until_ready(mcmc.get_samples(group_by_chain=True))
-    attrs = {"sampling_time": (datetime.now() - started).total_seconds(), "tuning_steps": tune}
-    stats = {
-        STAT_NAMES.get(name, name): np.asarray(value)
-        for name, value in mcmc.get_extra_fields(group_by_chain=True).items()
-    }
+    if progressbar:
+        plural = "s" if chains > 1 else ""
+        print(f"Sampling {chains} chain{plural} ({tune} warm-up and {draws} draws each, "
+              f"numpyro NUTS, {method})...", file=sys.stderr, flush=True)  # fmt: skip
+    raw, fields = jax.block_until_ready(run(keys, init, logp_data))
+    elapsed = (datetime.now() - started).total_seconds()
+    if progressbar:
+        print(f"Sampling took {elapsed:.1f} s.", file=sys.stderr, flush=True)
+    attrs = {"sampling_time": elapsed, "tuning_steps": tune}
+    stats = {STAT_NAMES.get(name, name): np.asarray(x) for name, x in fields.items()}
     _check_energies(stats["lp"])
     stats["tree_depth"] = np.log2(stats["n_steps"]).astype(int) + 1
 
     wanted = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    transform = get_jaxified_graph(inputs=values, outputs=wanted)
-    posterior = jax.jit(jax.vmap(jax.vmap(transform)))(*raw)
+    transform, transform_data = program(values, wanted)
+    posterior = _transformer(transform)(raw, transform_data)
     coords, dims = coords_and_dims_for_inferencedata(model)
     attrs = make_attrs(attrs, library=numpyro)
     return az.from_dict(

@@ -1,0 +1,186 @@
+"""JAX programs that depend on a model's shape, not on its data.
+
+PyMC's JAX path bakes every number of the graph into the compiled program: the data, the
+data-scaled prior parameters, the per-level statistics of the marginal likelihood. So a
+second data set of the same shape compiles again (seconds of PyTensor rewriting, JAX
+tracing and XLA compilation), and JAX's persistent cache cannot serve it. Here the numbers
+become arguments:
+
+1. **Lifting.** Before rewriting, each constant that carries data (:func:`is_data`: float
+   arrays, float scalars other than small integers and halves, integer arrays of 8 or
+   more entries; shared variables too) is replaced by an input of the same type, static
+   shape included. Small integers stay constants because shapes and indices need them
+   static, small floats (0, 1, 2, 0.5, infinities) because PyTensor's stable rewrites
+   (``log1p``, ``softplus``, powers) match them.
+2. **The key.** The lifted graph's structure (ops with their properties, the inputs' types,
+   the values of the constants left) is the key of an in-memory cache: two models with the
+   same key have the same program, a different structure or shape never shares one.
+3. **Rewriting once.** On a miss the graph is rewritten as PyMC's JAX path rewrites it, and
+   whatever depends on the data alone (``gammaln(y + 1)`` of a Poisson density, for
+   example) is split off into a *precompute* program, so the log density does not redo it
+   at every gradient.
+
+A :class:`Program` is a pair of JAX functions, ``pre(*data)`` and ``main(*values, *data,
+*derived)``; :meth:`Program.bind` returns the function of the values alone that a sampler
+calls, with the data as traced arguments when it runs inside ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.compile import SharedVariable, mode
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.fg import FunctionGraph
+from pytensor.graph.replace import clone_replace
+from pytensor.graph.traversal import graph_inputs, io_toposort
+from pytensor.link.jax.dispatch import jax_funcify
+
+SMALL_INDEX = 8  # integer arrays shorter than this stay constants (shapes, axes)
+
+
+def is_data(constant: Constant) -> bool:
+    """Whether a constant is lifted into an argument of the program (module docstring)."""
+    value = getattr(constant, "data", None)
+    if not isinstance(value, np.ndarray | np.generic | float | int):
+        return False
+    value = np.asarray(value)
+    if value.dtype.kind == "f":
+        if value.ndim:
+            return True
+        x = float(value)
+        return bool(np.isfinite(x)) and not (abs(x) <= 4 and (2 * x).is_integer())
+    return value.dtype.kind in "iub" and value.ndim >= 1 and value.size >= SMALL_INDEX
+
+
+@dataclass
+class Program:
+    """A log density (or any outputs) as JAX functions of values, data and derived data."""
+
+    key: tuple
+    pre: object  # JAX function: data -> derived
+    main: object  # JAX function: values, data, derived -> outputs
+    n_derived: int
+    hits: int = 0  # how often a later model found it in the cache
+    compiled: dict = field(default_factory=dict)  # jitted functions built on it
+
+    def bind(self, data):
+        """``f(*values) -> outputs`` for this program's data (NumPy or traced arrays)."""
+        derived = self.pre(*data) if self.n_derived else ()
+
+        def function(*values):
+            return self.main(*values, *data, *derived)
+
+        return function
+
+
+_CACHE: dict[tuple, Program] = {}
+
+
+def clear_cache() -> None:
+    """Forget the programs compiled in this process."""
+    _CACHE.clear()
+
+
+def cached_programs() -> int:
+    """How many programs this process holds."""
+    return len(_CACHE)
+
+
+def program(inputs: list[Variable], outputs: list[Variable]) -> tuple[Program, list]:
+    """The program of ``outputs`` as a function of ``inputs``, and its data arguments.
+
+    The same structure (any data) returns the same :class:`Program` object.
+    """
+    outputs, data_vars, data = lift(inputs, outputs)
+    key = structure_key(inputs, data_vars, outputs)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = _compile(key, inputs, data_vars, outputs)
+    else:
+        found.hits += 1
+    return found, data
+
+
+def lift(inputs: list[Variable], outputs: list[Variable]):
+    """``outputs`` with data constants and shared variables replaced by new inputs.
+
+    Returns the new outputs, the new input variables and their values (NumPy arrays).
+    """
+    replace, values = {}, []
+    for var in graph_inputs(outputs):
+        if var in inputs or var in replace:
+            continue
+        if isinstance(var, SharedVariable):
+            value = np.asarray(var.get_value(borrow=True))
+        elif isinstance(var, Constant) and is_data(var):
+            value = np.asarray(var.data)
+        else:
+            continue
+        replace[var] = pt.tensor(dtype=str(value.dtype), shape=value.shape, name="data")
+        values.append(value)
+    new_outputs = clone_replace(outputs, replace=replace) if replace else list(outputs)
+    return new_outputs, list(replace.values()), values
+
+
+def structure_key(inputs, data_vars, outputs) -> tuple:
+    """A hashable description of the graph that ignores the data values."""
+    ref = {v: ("in", i, v.type) for i, v in enumerate(inputs)}
+    ref.update({v: ("data", i, v.type) for i, v in enumerate(data_vars)})
+    key = []
+    for node in io_toposort([*inputs, *data_vars], outputs):
+        args = []
+        for var in node.inputs:
+            if var not in ref:
+                if isinstance(var, Constant):
+                    value = np.asarray(var.data)
+                    ref[var] = ("const", var.type, value.dtype.str, value.shape, value.tobytes())
+                else:  # an input the caller did not name: no program can be shared
+                    ref[var] = ("free", id(var))
+            args.append(ref[var])
+        key.append((node.op, tuple(args)))
+        for j, out in enumerate(node.outputs):
+            ref[out] = ("node", len(key) - 1, j)
+    key.append(tuple(ref.get(out, ("free", id(out))) for out in outputs))
+    return tuple(key)
+
+
+def _compile(key, inputs, data_vars, outputs) -> Program:
+    """Rewrite as PyMC's JAX path does, split off the data-only part, jaxify."""
+    fgraph = FunctionGraph(inputs=[*inputs, *data_vars], outputs=outputs, clone=True)
+    mode.JAX.optimizer.rewrite(fgraph)
+    n_values = len(inputs)
+    data_inputs = fgraph.inputs[n_values:]
+    frontier = _data_only_frontier(fgraph, set(fgraph.inputs[:n_values]), set(data_inputs))
+    if frontier:
+        pre_graph = FunctionGraph(data_inputs, frontier, clone=True)
+        derived = [var.type() for var in frontier]
+        for old, new in zip(frontier, derived, strict=True):
+            fgraph.add_input(new)
+            fgraph.replace(old, new, import_missing=True)
+        pre = jax_funcify(pre_graph)
+    else:
+        pre = None
+    return Program(key=key, pre=pre, main=jax_funcify(fgraph), n_derived=len(frontier))
+
+
+def _data_only_frontier(fgraph, values: set, data: set) -> list[Variable]:
+    """Variables computed from data alone that the value-dependent part reads."""
+    depends = set(values)
+    frontier = []
+    for node in fgraph.toposort():
+        if any(var in depends for var in node.inputs):
+            depends.update(node.outputs)
+            for var in node.inputs:
+                if _derived(var, depends, data) and var not in frontier:
+                    frontier.append(var)
+    for var in fgraph.outputs:
+        if _derived(var, depends, data) and var not in frontier:
+            frontier.append(var)
+    return frontier
+
+
+def _derived(var, depends, data) -> bool:
+    return var.owner is not None and var not in depends and var not in data

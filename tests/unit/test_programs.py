@@ -1,0 +1,111 @@
+"""Programs keyed by a model's shape: data are arguments, equal shapes share one program."""
+
+import numpy as np
+import pandas as pd
+import pytensor.tensor as pt
+import pytest
+
+import mixedbayes as mb
+from mixedbayes.sampling import programs
+
+jax = pytest.importorskip("jax")
+
+
+def frame(seed: int, groups: int = 6, per: int = 5, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(groups), per)
+    x = rng.normal(size=g.size)
+    y = 3.0 + shift + 0.5 * x + rng.normal(size=groups)[g] + rng.normal(size=g.size)
+    count = rng.poisson(np.exp(0.3 + 0.2 * x))
+    return pd.DataFrame({"y": y, "x": x, "g": [f"s{i}" for i in g], "count": count})
+
+
+def logp_program(model: mb.Model, marginal: str | None = None):
+    pm_model = model.marginal_model(marginal) if marginal else model.pymc_model
+    return pm_model, programs.program(pm_model.value_vars, [pm_model.logp()])
+
+
+def at_points(pm_model, n: int = 3, seed: int = 0):
+    """Points on the sampler's scale near the model's initial point."""
+    rng = np.random.default_rng(seed)
+    start = pm_model.initial_point()
+    return [
+        {k: v + rng.normal(scale=0.3, size=np.shape(v)) for k, v in start.items()} for _ in range(n)
+    ]
+
+
+def check_against_pymc(pm_model, found, data):
+    """The program's log density equals PyMC's own (C backend) at several points."""
+    reference = pm_model.compile_logp()
+    logp = jax.jit(lambda values, data: found.bind(data)(*values)[0])  # as the sampler does
+    for point in at_points(pm_model):
+        ours = float(logp([point[v.name] for v in pm_model.value_vars], data))
+        np.testing.assert_allclose(ours, reference(point), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "formula, family, marginal",
+    [
+        ("y ~ x + (1 + x | g)", "gaussian", "g"),  # integrated out: per-level statistics
+        ("y ~ x + (1 + x | g)", "gaussian", None),  # sampled effects
+        ("count ~ x + (1 | g)", "poisson", None),  # gammaln(count + 1) is data alone
+    ],
+)
+def test_same_shape_shares_one_program_with_the_data_as_arguments(formula, family, marginal):
+    programs.clear_cache()
+    first, (found, data) = logp_program(mb.Model(formula, frame(1), family=family), marginal)
+    second, (again, other) = logp_program(
+        mb.Model(formula, frame(2, shift=40), family=family), marginal
+    )
+    assert again is found and found.hits == 1
+    assert programs.cached_programs() == 1
+    check_against_pymc(first, found, data)  # each data set through the one program
+    check_against_pymc(second, found, other)
+    assert not all(np.array_equal(a, b) for a, b in zip(data, other, strict=True))
+
+
+def test_data_alone_is_computed_once_outside_the_log_density():
+    programs.clear_cache()
+    _, (found, _) = logp_program(mb.Model("count ~ x + (1 | g)", frame(1), family="poisson"))
+    assert found.n_derived >= 1  # gammaln(count + 1), at least
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        dict(groups=7),  # more levels
+        dict(per=6),  # more rows
+    ],
+)
+def test_different_shapes_never_share_a_program(other):
+    programs.clear_cache()
+    _, (found, _) = logp_program(mb.Model("y ~ x + (1 | g)", frame(1)))
+    _, (again, _) = logp_program(mb.Model("y ~ x + (1 | g)", frame(1, **other)))
+    assert again is not found and programs.cached_programs() == 2
+
+
+def test_different_structures_never_share_a_program():
+    programs.clear_cache()
+    data = frame(1)
+    _, (a, _) = logp_program(mb.Model("y ~ x + (1 | g)", data), "g")
+    _, (b, _) = logp_program(mb.Model("y ~ x + (1 | g)", data))
+    _, (c, _) = logp_program(mb.Model("y ~ x + (1 | g)", data, family="student_t"))
+    assert len({id(a), id(b), id(c)}) == 3
+
+
+def test_which_constants_become_arguments():
+    lifted = [
+        pt.constant(3.7),  # a data-scaled prior parameter
+        pt.constant(np.arange(10)),  # level indices
+        pt.constant(np.ones(3)),  # a float array
+        pt.constant(180.0),  # a number of rows, as a float
+    ]
+    kept = [
+        pt.constant(1.0),  # what the stable rewrites match (log1p, softplus, powers)
+        pt.constant(0.5),  # and halves up to 4 (2.5 is also a common fixed prior scale)
+        pt.constant(-np.inf),
+        pt.constant(3),  # integer scalars: shapes and axes
+        pt.constant(np.arange(3)),  # short integer vectors: shapes
+    ]
+    assert all(programs.is_data(c) for c in lifted)
+    assert not any(programs.is_data(c) for c in kept)
