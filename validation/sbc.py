@@ -117,8 +117,9 @@ class Settings:
     target_accept : float
         NUTS' target acceptance rate.
     sampler : str
-        ``Model.fit(sampler=...)``. PyMC's: each simulation is a new data set, and numpyro
-        (``"auto"``) would compile a new XLA program for each (its cache keys on the data).
+        ``Model.fit(sampler=...)``, the library's default (``"auto"``: numpyro): every
+        simulation has the same shape, so all of them run one compiled program with their
+        data as its arguments (``mixedbayes.sampling.programs``).
 
     Notes
     -----
@@ -133,7 +134,7 @@ class Settings:
     chains: int = 2
     n_ranks: int = 49
     target_accept: float = 0.8
-    sampler: str = "pymc"
+    sampler: str = "auto"
 
 
 # --------------------------------------------------------------------------- simulation

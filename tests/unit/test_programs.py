@@ -109,3 +109,25 @@ def test_which_constants_become_arguments():
     ]
     assert all(programs.is_data(c) for c in lifted)
     assert not any(programs.is_data(c) for c in kept)
+
+
+def test_padded_levels_are_quarter_octave_buckets():
+    from mixedbayes.graph.marginal import padded_levels
+
+    assert [padded_levels(n) for n in (1, 18, 26, 32)] == [32, 32, 32, 32]
+    assert [padded_levels(n) for n in (33, 40, 41, 65, 200, 2972)] == [40, 40, 48, 80, 224, 3072]
+    for n in range(1, 5000):
+        assert n <= padded_levels(n) <= max(32, 1.25 * n)
+
+
+def test_nearby_numbers_of_levels_share_one_padded_program_and_keep_their_density():
+    """18 and 26 levels (sleepstudy's and Oxboys's subjects), other rows per level: one
+    program, whose log density for each data set is PyMC's C evaluation of the same
+    marginal model; the marginal density itself is checked against a dense normal in
+    test_marginal.py, whatever the padding."""
+    programs.clear_cache()
+    first, (found, data) = logp_program(mb.Model("y ~ x + (1 + x | g)", frame(1, 18, 10)), "g")
+    second, (again, other) = logp_program(mb.Model("y ~ x + (1 + x | g)", frame(2, 26, 9)), "g")
+    assert again is found
+    check_against_pymc(first, found, data)
+    check_against_pymc(second, found, other)
