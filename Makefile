@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-demo: $(STAMP)  ## fit a random-slopes model on the shipped demo data and print the summary
+demo: $(STAMP)  ## compile the common shapes once (mixedbayes warmup), then fit the demo model
+	$(BIN)/python -m mixedbayes warmup --levels 32 256
 	$(BIN)/python -m mixedbayes demo
 
 test: $(STAMP)  ## lint, then unit tests and the slow sampling tests
@@ -27,6 +28,7 @@ docs: $(STAMP)  ## build the documentation site into site/ (mkdocs, strict: warn
 
 bench: $(STAMP)  ## mixedbayes vs bambi, side by side; writes docs/performance.md
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/first_fit.py
 
 data: $(STAMP)  ## regenerate the stand-in data sets in data/ with mb.simulate
 	$(BIN)/python data/make_data.py

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its ``fit``, ``summary`` and ``demo`` commands."""
+    """The argument parser with its ``fit``, ``summary``, ``demo`` and ``warmup`` commands."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -153,7 +153,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     demo_parser.set_defaults(run=run_demo)
+
+    warm = commands.add_parser(
+        "warmup",
+        help="compile the common model shapes once per machine (about a minute)",
+        description="Fit simulated data of the common shapes (Gaussian random intercepts "
+        "and correlated slopes, one factor with up to 32, 64, 128 or 256 levels) so that "
+        "a first fit of those shapes loads its compiled program from the cache.",
+    )
+    warm.add_argument("--levels", type=int, nargs="+", default=None, help="32 64 128 256")
+    warm.add_argument("--draws", type=int, default=1000, help="draws and tune (1000)")
+    warm.add_argument("--chains", type=int, default=4, help="number of chains (4)")
+    warm.set_defaults(run=run_warmup)
     return parser
+
+
+def run_warmup(args: argparse.Namespace) -> None:
+    """``mixedbayes warmup``."""
+    from .warmup import LEVELS, warmup
+
+    warmup(tuple(args.levels or LEVELS), draws=args.draws, chains=args.chains)
 
 
 def run_fit(args: argparse.Namespace) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 import mixedbayes as mb
 from mixedbayes.sampling import programs
+from mixedbayes.warmup import SHAPES, warmup_data
 
 jax = pytest.importorskip("jax")
 
@@ -131,3 +132,15 @@ def test_nearby_numbers_of_levels_share_one_padded_program_and_keep_their_densit
     assert again is found
     check_against_pymc(first, found, data)
     check_against_pymc(second, found, other)
+
+
+@pytest.mark.parametrize("formula, sd", SHAPES)
+def test_warmup_data_has_the_program_of_a_users_data_of_its_bucket(formula, sd):
+    """What mb.warmup() compiles is what a first fit of 18 subjects x 10 days needs."""
+    programs.clear_cache()
+    warm = mb.Model(formula, warmup_data(formula, sd, 32))
+    user = mb.Model(formula, frame(3, groups=18, per=10))
+    assert tuple(warm.design.groups) == tuple(user.design.groups) == ("g",)
+    _, (found, _) = logp_program(warm, "g")
+    _, (again, _) = logp_program(user, "g")
+    assert again is found
