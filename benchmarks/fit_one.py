@@ -95,7 +95,7 @@ def cache_entries() -> dict[str, int]:
     if numba_dir.is_dir():
         counts["numba_files"] = sum(1 for _ in numba_dir.iterdir())
     try:  # absent from bambi's environment
-        from mixedbayes.sampling.numpyro_nuts import cache_dir
+        from mixedbayes.sampling.programs import cache_dir
     except ImportError:
         return counts
     jax_dir = Path(cache_dir()) / "jax"

@@ -144,3 +144,28 @@ def test_warmup_data_has_the_program_of_a_users_data_of_its_bucket(formula, sd):
     _, (found, _) = logp_program(warm, "g")
     _, (again, _) = logp_program(user, "g")
     assert again is found
+
+
+def test_rewritten_graphs_are_kept_on_disk_for_other_processes(monkeypatch, tmp_path):
+    monkeypatch.setenv("MIXEDBAYES_CACHE_DIR", str(tmp_path))
+    programs.clear_cache()
+    model = mb.Model("count ~ x + (1 | g)", frame(1), family="poisson")
+    pm_model, (found, data) = logp_program(model)
+    (stored,) = (tmp_path / "programs").glob("*.pkl")
+    programs.clear_cache()  # as a new process would start
+
+    def no_rewriting(*args):
+        raise AssertionError("rewritten again")
+
+    monkeypatch.setattr(programs, "_rewrite", no_rewriting)
+    _, (loaded, again) = logp_program(mb.Model("count ~ x + (1 | g)", frame(2), family="poisson"))
+    assert loaded is not found and loaded.n_derived == found.n_derived
+    check_against_pymc(pm_model, loaded, data)
+    monkeypatch.undo()
+
+    monkeypatch.setenv("MIXEDBAYES_CACHE_DIR", str(tmp_path))
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated: rewritten, not an error
+    programs.clear_cache()
+    _, (rewritten, _) = logp_program(model)
+    check_against_pymc(pm_model, rewritten, data)
+    assert stored.stat().st_size > 100

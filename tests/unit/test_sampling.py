@@ -3,7 +3,7 @@
 import pytest
 
 from mixedbayes import sampling
-from mixedbayes.sampling import drivers, numpyro_nuts
+from mixedbayes.sampling import drivers, numpyro_nuts, programs
 
 
 def test_auto_is_numpyro_when_installed_else_pymc(monkeypatch):
@@ -16,10 +16,10 @@ def test_auto_is_numpyro_when_installed_else_pymc(monkeypatch):
 
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MIXEDBAYES_CACHE_DIR", str(tmp_path / "mb"))
-    assert numpyro_nuts.cache_dir() == str(tmp_path / "mb")
+    assert programs.cache_dir() == str(tmp_path / "mb")
     monkeypatch.delenv("MIXEDBAYES_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert numpyro_nuts.cache_dir() == str(tmp_path / "xdg" / "mixedbayes")
+    assert programs.cache_dir() == str(tmp_path / "xdg" / "mixedbayes")
 
 
 def test_jax_cache_is_ours_unless_the_user_set_one(monkeypatch, tmp_path):

@@ -18,7 +18,9 @@ speed (docs/performance.md):
   gradient that scales the mass matrix alike: numpyro evaluates what it is given op by op
   where it runs outside its compiled program (a chain's start in sequential mode).
 
-The compiled program goes to JAX's persistent cache (:func:`use_jax_cache`).
+The log density is a :mod:`mixedbayes.sampling.programs` program: its data are arguments,
+so the sampler is compiled once per model shape and process, and the XLA program goes to
+JAX's persistent cache (:func:`use_jax_cache`) for other processes.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 import pymc as pm
 
 from ..errors import SamplingError
-from .programs import Program, program
+from .programs import Program, cache_dir, program
 
 # numpyro's default; Fit.diagnostics() counts the draws that reach it
 MAX_TREE_DEPTH = 10
@@ -44,15 +46,6 @@ STAT_NAMES = {
     "num_steps": "n_steps",
     "accept_prob": "acceptance_rate",
 }
-
-
-def cache_dir() -> str:
-    """Where mixedbayes keeps compiled programs: ``$MIXEDBAYES_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/mixedbayes`` (``~/.cache/mixedbayes``)."""
-    if os.environ.get("MIXEDBAYES_CACHE_DIR"):
-        return os.environ["MIXEDBAYES_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mixedbayes")
 
 
 def use_jax_cache() -> str | None:

@@ -20,6 +20,11 @@ become arguments:
    example) is split off into a *precompute* program, so the log density does not redo it
    at every gradient.
 
+4. **On disk.** The rewritten graphs are also pickled under :func:`cache_dir`
+   (``programs/<digest of the key>.pkl``), so another process of the same shape skips
+   the rewriting too (about 1 s per graph). A file that cannot be read is ignored and
+   rewritten. Like PyTensor's ``~/.pytensor``, the cache folder is trusted: keep it private.
+
 A :class:`Program` is a pair of JAX functions, ``pre(*data)`` and ``main(*values, *data,
 *derived)``; :meth:`Program.bind` returns the function of the values alone that a sampler
 calls, with the data as traced arguments when it runs inside ``jax.jit``.
@@ -27,6 +32,10 @@ calls, with the data as traced arguments when it runs inside ``jax.jit``.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -77,6 +86,15 @@ class Program:
 
 
 _CACHE: dict[tuple, Program] = {}
+
+
+def cache_dir() -> str:
+    """Where mixedbayes keeps compiled programs: ``$MIXEDBAYES_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mixedbayes`` (``~/.cache/mixedbayes``)."""
+    if os.environ.get("MIXEDBAYES_CACHE_DIR"):
+        return os.environ["MIXEDBAYES_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mixedbayes")
 
 
 def clear_cache() -> None:
@@ -148,7 +166,61 @@ def structure_key(inputs, data_vars, outputs) -> tuple:
 
 
 def _compile(key, inputs, data_vars, outputs) -> Program:
-    """Rewrite as PyMC's JAX path does, split off the data-only part, jaxify."""
+    """The program from the disk cache, or rewritten and stored there; jaxified."""
+    path = _disk_path(key)
+    graphs = _read(path)
+    if graphs is None:
+        graphs = _rewrite(inputs, data_vars, outputs)
+        _write(path, graphs)
+    pre_graph, fgraph = graphs
+    pre = jax_funcify(pre_graph) if pre_graph is not None else None
+    n_derived = len(pre_graph.outputs) if pre_graph is not None else 0
+    return Program(key=key, pre=pre, main=jax_funcify(fgraph), n_derived=n_derived)
+
+
+def _disk_path(key) -> str | None:
+    """``programs/<sha256>.pkl`` in the cache folder, or None for an unpicklable key."""
+    import pymc
+    import pytensor
+
+    from .. import __version__
+
+    try:
+        blob = pickle.dumps((key, __version__, pytensor.__version__, pymc.__version__))
+    except Exception:  # an op that does not pickle: memory only
+        return None
+    digest = hashlib.sha256(blob).hexdigest()
+    return os.path.join(cache_dir(), "programs", f"{digest}.pkl")
+
+
+def _read(path):
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as file:
+            return pickle.load(file)
+    except Exception:  # truncated or from another version: rewrite it
+        return None
+
+
+def _write(path, graphs) -> None:
+    """Write atomically (a temporary file renamed); a cache that cannot be written is
+    no error."""
+    if path is None:
+        return
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump(graphs, file)
+        os.replace(tmp, path)
+    except Exception:
+        return
+
+
+def _rewrite(inputs, data_vars, outputs):
+    """Rewrite as PyMC's JAX path does and split off the data-only part: ``(pre, main)``
+    function graphs (``pre`` None when nothing depends on the data alone)."""
     fgraph = FunctionGraph(inputs=[*inputs, *data_vars], outputs=outputs, clone=True)
     mode.JAX.optimizer.rewrite(fgraph)
     n_values = len(inputs)
@@ -160,10 +232,8 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
         for old, new in zip(frontier, derived, strict=True):
             fgraph.add_input(new)
             fgraph.replace(old, new, import_missing=True)
-        pre = jax_funcify(pre_graph)
-    else:
-        pre = None
-    return Program(key=key, pre=pre, main=jax_funcify(fgraph), n_derived=len(frontier))
+        return pre_graph, fgraph
+    return None, fgraph
 
 
 def _data_only_frontier(fgraph, values: set, data: set) -> list[Variable]:
