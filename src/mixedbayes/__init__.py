@@ -12,6 +12,7 @@ from .errors import (
     FamilyError,
     FitFileError,
     FormulaError,
+    HypothesisError,
     MixedBayesError,
     PriorError,
     SamplingError,
@@ -25,6 +26,7 @@ from .results import Fit
 from .results.checks import compare_fits
 from .results.diagnostics import ConvergenceWarning
 from .simulation import simulate
+from .warmup import warmup
 
 
 def compare(fits: dict, ic: str = "loo"):
@@ -54,6 +56,7 @@ __all__ = [
     "Fit",
     "FitFileError",
     "FormulaError",
+    "HypothesisError",
     "MixedBayesError",
     "Model",
     "Prior",
@@ -68,4 +71,5 @@ __all__ = [
     "load_dataset",
     "read_r",
     "simulate",
+    "warmup",
 ]

@@ -19,6 +19,10 @@ class UnsafeFormulaError(FormulaError):
     than the safe expression language allows (see ``mixedbayes.formula.safety``)."""
 
 
+class HypothesisError(FormulaError):
+    """A ``fit.hypothesis()`` string cannot be parsed or names a term the model lacks."""
+
+
 class DataError(MixedBayesError, ValueError):
     """The data do not fit the formula (missing columns, missing or infinite values, ...)."""
 

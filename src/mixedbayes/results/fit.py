@@ -15,6 +15,7 @@ from .checks import (
 )
 from .diagnostics import diagnostics_table
 from .effects import effects_table
+from .hypothesis import hypothesis_table
 from .io import save_fit
 from .predict import predict
 from .report import Summary
@@ -105,6 +106,33 @@ class Fit:
         expected response (brms's ``bayes_R2``).
         """
         return r2_table(self, prob)
+
+    def hypothesis(
+        self, hypotheses, prob: float = 0.95, random_seed: int | None = None
+    ) -> pd.DataFrame:
+        """Test hypotheses about the terms, draw by draw (brms's ``hypothesis()``).
+
+        Parameters
+        ----------
+        hypotheses : str or list of str
+            ``"occasion > 0.1"``, ``"sex[T.male] + occasion = 0"``: two sides of
+            ``+ - * /`` of terms and numbers joined by ``<``, ``>`` or ``=``. Terms are the
+            :meth:`fixef` names and the random-effect sds as ``sd_<group>[<coef>]``.
+        prob : float, default 0.95
+            Probability of the equal-tailed interval of left - right.
+        random_seed : int, optional
+            Seeds the prior draws of the Savage-Dickey ratio (``=`` hypotheses).
+
+        Returns
+        -------
+        DataFrame
+            ``hypothesis, estimate, sd, lower, upper, post_prob, evidence_ratio, star``:
+            posterior summary of left - right; for ``<``/``>`` the share of draws where
+            it holds and its odds; for ``=`` the posterior over the prior density at 0
+            (``post_prob`` NaN; ``evidence_ratio`` NaN for improper priors); ``"*"``
+            when the interval excludes 0.
+        """
+        return hypothesis_table(self, hypotheses, prob, random_seed)
 
     def loo(self, pointwise: bool = False):
         """PSIS-LOO (arviz ELPDData); the log-likelihood is computed on first use."""

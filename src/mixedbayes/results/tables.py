@@ -21,26 +21,34 @@ def fixef_table(posterior: xr.Dataset, design, prob: float, exponentiate: bool =
     interval the exponentiated interval.
     """
     rows = []
-    if "threshold" in posterior.get("Intercept", xr.DataArray()).dims:
-        for label in posterior["threshold"].values:
-            draws = posterior["Intercept"].sel(threshold=label)
-            summary = _summary(draws, prob, exponentiate)
-            rows.append(summary.assign(term=f"Intercept[{label}]", dpar="mu"))
-    for part in design.parts:
-        p = part.prefix
-        for term in part.fixed_terms:
-            if term == "Intercept":
-                if "threshold" in posterior[f"{p}Intercept"].dims:
-                    continue
-                draws = posterior[f"{p}Intercept"]
-            else:
-                draws = posterior[f"{p}b"].sel({f"{p}fixed_term": term})
-            summary = _summary(draws, prob, exponentiate)
-            rows.append(summary.assign(term=f"{p}{term}", dpar=part.dpar))
+    for term, variable, selection, dpar in fixed_sources(posterior, design):
+        summary = _summary(posterior[variable].sel(selection), prob, exponentiate)
+        rows.append(summary.assign(term=term, dpar=dpar))
     columns = ["term", *COLUMNS, "dpar"]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True)[columns]
+
+
+def fixed_sources(posterior: xr.Dataset, design) -> list[tuple[str, str, dict, str]]:
+    """``(term, variable, selection, dpar)`` of each fixed effect, in ``fixef`` order.
+
+    ``posterior[variable].sel(selection)`` holds the draws of ``term`` (named as
+    ``fixef`` names it: ``Intercept[a|b]`` thresholds, dpar prefixes such as
+    ``sigma_x``); any Dataset with the posterior's variables (prior draws) works.
+    """
+    sources = []
+    if "threshold" in posterior.get("Intercept", xr.DataArray()).dims:
+        for label in posterior["threshold"].values:
+            sources.append((f"Intercept[{label}]", "Intercept", {"threshold": label}, "mu"))
+    for part in design.parts:
+        p = part.prefix
+        for term in part.fixed_terms:
+            if term != "Intercept":
+                sources.append((f"{p}{term}", f"{p}b", {f"{p}fixed_term": term}, part.dpar))
+            elif "threshold" not in posterior[f"{p}Intercept"].dims:
+                sources.append((f"{p}Intercept", f"{p}Intercept", {}, part.dpar))
+    return sources
 
 
 def _summary(draws: xr.DataArray, prob: float, exponentiate: bool) -> pd.DataFrame:
