@@ -35,7 +35,9 @@ def compare(fits: dict, ic: str = "loo"):
     Parameters
     ----------
     fits : dict
-        ``{"name": fit, ...}``, at least two fits of the same rows.
+        ``{"name": fit, ...}``, at least two fits of the same rows, or ``{"name":
+        fit.kfold(...), ...}`` results with the same folds (the table then has ``rank,
+        elpd_kfold, p_kfold, elpd_diff, se, dse``).
     ic : {"loo", "waic"}
 
     Returns
@@ -44,6 +46,12 @@ def compare(fits: dict, ic: str = "loo"):
         ArviZ's comparison table (``rank, elpd_loo, p_loo, elpd_diff, weight, se, dse,
         warning, scale``), indexed by name.
     """
+    from .results.kfold import KFold, compare_kfold
+
+    if fits and all(isinstance(value, KFold) for value in fits.values()):
+        if len(fits) < 2:
+            raise ValueError("compare() needs at least two kfold results")
+        return compare_kfold(fits)
     return compare_fits(fits, ic)
 
 

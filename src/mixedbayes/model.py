@@ -104,6 +104,10 @@ class Model:
             caller = sys._getframe(1)
             context = {**caller.f_globals, **caller.f_locals}
         context = dict(context or {})
+        self._arguments = dict(  # for with_data: the same model on other rows
+            formula=formula, family=family, priors=priors, link=link, dropna=dropna,
+            context=context, safe=self.safe, links=links,
+        )  # fmt: skip
         self.formula = parse_model_formula(formula)
         if self.safe:
             check_data(data, "data")
@@ -120,6 +124,22 @@ class Model:
         self.user_priors = dict(priors or {})
         self._pymc_model: pm.Model | None = None
         self._marginal_models: dict[str, pm.Model] = {}
+
+    def with_data(self, data: pd.DataFrame) -> Model:
+        """The same model (formula, family, priors, links, names) on other data: for
+        cross-validation, the bootstrap or a simulation study. Data-scaled default priors
+        are scaled to the new data, as a fresh ``Model`` would be; the compiled sampler of
+        the same shape is reused (``mixedbayes.sampling.programs``).
+
+        Parameters
+        ----------
+        data : DataFrame
+
+        Returns
+        -------
+        Model
+        """
+        return Model(data=data, **self._arguments)
 
     @property
     def pymc_model(self) -> pm.Model:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import arviz as az
+import numpy as np
 import pandas as pd
 
 from . import plots
@@ -134,9 +137,54 @@ class Fit:
         """
         return hypothesis_table(self, hypotheses, prob, random_seed)
 
+    def kfold(self, k: int = 10, group: str | None = None, **kwargs):
+        """K-fold cross-validation by refitting (brms's ``kfold``), for model comparison
+        where ``loo()`` warns about high Pareto k.
+
+        Parameters
+        ----------
+        k : int, default 10
+            Number of folds.
+        group : str, optional
+            A grouping factor (or data column) whose levels stay together: each fold holds
+            out whole levels, and their effects are drawn from the fitted population
+            (brms's ``folds = "grouped"``). Default: rows at random.
+        **kwargs
+            ``joint`` (default True: score each held-out level's rows together, the
+            predictive density of a new group; False scores rows one by one as brms
+            does), ``folds`` (an array of fold numbers per row, instead of drawing them),
+            ``random_seed`` (folds, refits and new-level draws), ``progressbar``, and
+            ``Model.fit`` options for the refits (default: this fit's draws, tune, chains).
+
+        Returns
+        -------
+        KFold
+            ``elpd``, ``se``, ``p_kfold``, ``pointwise`` and ``folds``; ``mb.compare``
+            ranks several of them.
+        """
+        from .kfold import kfold
+
+        return kfold(self, k, group, **kwargs)
+
     def loo(self, pointwise: bool = False):
-        """PSIS-LOO (arviz ELPDData); the log-likelihood is computed on first use."""
-        return az.loo(with_log_likelihood(self), pointwise=pointwise)
+        """PSIS-LOO (arviz ELPDData); the log-likelihood is computed on first use.
+
+        Warns (``UserWarning``) when rows have Pareto k above ArviZ's threshold, naming
+        :meth:`kfold`, which refits instead of approximating.
+        """
+        result = az.loo(with_log_likelihood(self), pointwise=True)
+        k = np.asarray(result.pareto_k)
+        high = int((k > result.good_k).sum())
+        if high:
+            groups = sorted(self.model.design.blocks, key=lambda b: -b.n_levels)
+            by = f", group={groups[0].label!r}" if groups else ""
+            warnings.warn(
+                f"{high} of {k.size} rows have Pareto k > {result.good_k:.2f}: PSIS-LOO is "
+                f"unreliable for them; fit.kfold(k=10{by}) refits the model instead",
+                UserWarning,
+                stacklevel=2,
+            )
+        return result if pointwise else az.loo(with_log_likelihood(self), pointwise=False)
 
     def waic(self, pointwise: bool = False):
         """WAIC (arviz ELPDData)."""

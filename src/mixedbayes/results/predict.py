@@ -147,6 +147,27 @@ def log_likelihood(fit) -> np.ndarray:
     return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows["mu"].n_obs)
 
 
+def heldout_log_likelihood(fit, newdata: pd.DataFrame, observed, random_seed=None):
+    """(S, m) log-likelihood of rows ``fit`` did not see: the linear predictors from
+    ``newdata``, unseen levels' effects drawn from the fitted population per draw (as
+    ``new_groups="sample"``; brms's ``kfold`` does the same), and the response and addition
+    terms from ``observed`` (anything with ``y`` and ``additions`` for those rows)."""
+    model, family = fit.model, fit.model.family
+    context = getattr(model, "context", None)
+    need = family.response == "binomial"
+    rows = {
+        part.dpar: encode_newdata(part, newdata, context, need_trials=need and part.dpar == "mu")
+        for part in model.design.parts
+    }
+    params = _Parameters(fit, None, np.random.default_rng(random_seed), rows, "sample")
+    ordinal = family.response == "ordinal"
+    everything = slice(0, rows["mu"].n_obs)
+    eta = params.linear_predictor(rows, everything)
+    trials = rows["mu"].trials
+    aux = params.aux(ordinal, rows, everything)
+    return pointwise_loglik(family, observed, everything, eta, aux, trials)
+
+
 def _chunks(n: int, n_draws: int, design, ordinal: bool):
     """Row slices holding at most about _CHUNK_VALUES draw x row (x category) values."""
     per_row = n_draws * (len(design.response_levels) if ordinal else 1)
