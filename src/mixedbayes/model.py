@@ -12,7 +12,7 @@ import pymc as pm
 import xarray as xr
 
 from .design import Design, make_design
-from .design.make import check_data
+from .design.make import as_frame, check_data
 from .families import Family, get_family
 from .formula.distributional import BF, parse_model_formula
 from .formula.safety import check_formula, safe_context
@@ -99,6 +99,7 @@ class Model:
         safe: bool | None = None,
         links: Mapping[str, str] | None = None,
     ):
+        data = as_frame(data, "data")  # polars and other data frames
         self.safe = context is not None if safe is None else bool(safe)
         if context is None and not self.safe:
             caller = sys._getframe(1)

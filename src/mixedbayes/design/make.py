@@ -136,6 +136,27 @@ def _part(part: Formula, data, context, response, links) -> Design:
     )
 
 
+def as_frame(data, what: str = "data"):
+    """``data`` as a pandas DataFrame: polars and other data frames through their
+    ``to_pandas()`` or the dataframe interchange protocol (``__dataframe__``); anything
+    else is returned unchanged, for :func:`check_data` to explain."""
+    if isinstance(data, pd.DataFrame) or data is None:
+        return data
+    try:
+        if callable(getattr(data, "to_pandas", None)):  # polars, pyarrow tables
+            converted = data.to_pandas()
+        elif hasattr(data, "__dataframe__"):
+            converted = pd.api.interchange.from_dataframe(data)
+        else:
+            return data
+    except Exception as error:  # the library's own conversion failed
+        raise DataError(
+            f"{what}: could not convert {type(data).__name__} to a pandas DataFrame "
+            f"({type(error).__name__}: {error}); convert it first"
+        ) from error
+    return converted if isinstance(converted, pd.DataFrame) else data
+
+
 def check_data(data, what: str) -> None:
     """A DataError unless ``data`` is a DataFrame with rows, saying how to make one."""
     if not isinstance(data, pd.DataFrame):

@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import DataError
 from .blocks import Design
 from .columns import level_labels, variables
-from .make import check_data, evaluate, offset
+from .make import as_frame, check_data, evaluate, offset
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
 
@@ -77,6 +77,7 @@ def encode_newdata(
         If ``data`` is not a DataFrame, lacks a needed column, has missing values in one,
         or has a category of a fixed-effect predictor not seen in the training data.
     """
+    data = as_frame(data, "newdata")
     check_data(data, "newdata")
     context = dict(context or {})
     formula = design.formula

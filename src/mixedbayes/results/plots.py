@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from ..design.columns import combine_factors, required_columns
+from ..design.make import as_frame
 
 PLAIN, HIGHLIGHT, LINE = "tab:gray", "tab:red", "tab:blue"
 DISCRETE = ("binary", "binomial", "count", "ordinal")
@@ -308,7 +309,7 @@ def _categorical_columns(design) -> set[str]:
 
 def _model_rows(fit, data) -> tuple[pd.DataFrame, list[str]]:
     """The rows of ``data`` the model used, in design order, and the columns it reads."""
-    data = getattr(fit.model, "data", None) if data is None else data
+    data = getattr(fit.model, "data", None) if data is None else as_frame(data)
     if not isinstance(data, pd.DataFrame):
         raise ValueError("pass data=, the DataFrame the model was fitted to")
     context = getattr(fit.model, "context", None) or {}

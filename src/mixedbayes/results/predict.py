@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..design.make import as_frame
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
 from ..families import LINKS
@@ -38,6 +39,7 @@ def predict(
     dpar: str = "mu",
 ):
     """See :meth:`mixedbayes.Fit.predict`."""
+    newdata = as_frame(newdata, "newdata")  # polars and other data frames
     if kind not in KINDS:
         raise DataError(f"kind must be one of {KINDS}, got {kind!r}")
     if new_groups not in NEW_GROUPS:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import make_design
+from ..design.make import as_frame
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
 from ..formula import parse_formula
@@ -133,6 +134,7 @@ def simulate(
         for k, v in {**caller.f_globals, **caller.f_locals, "np": np}.items()
         if callable(v) or isinstance(v, types.ModuleType)
     }
+    data = as_frame(data, "data")  # polars and other data frames
     if data is None:
         frame = rows.build_rows(parsed, groups, n_per_group, rng)
         for name in rows.variables(parsed):
