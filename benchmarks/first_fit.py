@@ -37,6 +37,7 @@ FIT = textwrap.dedent(
     import json, sys, time, warnings
     import numpy as np, pandas as pd
     import mixedbayes as mb
+    from benchmarks.metrics import convergence
     warnings.simplefilter("ignore")
     which, (draws, chains, repeats) = sys.argv[1], map(int, sys.argv[2:5])
     if which == "sleepstudy":
@@ -65,10 +66,9 @@ FIT = textwrap.dedent(
         fit = mb.Model(formula, data).fit(draws=draws, tune=draws, chains=chains,
                                           random_seed=1, progressbar=False)
         wall = time.perf_counter() - start
-        diag = fit.diagnostics()
         out.append({"wall_s": wall,
                     "sampling_s": fit.idata.posterior.attrs["sampling_time"],
-                    "min_ess_bulk": float(diag["ess_bulk"].min())})
+                    "min_ess_bulk": convergence(fit.idata, "mixedbayes")["min_ess_bulk"]})
     print("RESULT " + json.dumps(out))
     """
 )
