@@ -25,6 +25,7 @@ from .priors import Prior
 from .results import Fit
 from .results.checks import compare_fits
 from .results.diagnostics import ConvergenceWarning
+from .results.grid import datagrid
 from .simulation import simulate
 from .warmup import warmup
 
@@ -74,6 +75,7 @@ __all__ = [
     "__version__",
     "bf",
     "compare",
+    "datagrid",
     "list_datasets",
     "load",
     "load_dataset",

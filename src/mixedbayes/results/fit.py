@@ -8,7 +8,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from . import plots
+from . import marginal_effects
 from .checks import (
     icc_table,
     posterior_predictive,
@@ -18,6 +18,8 @@ from .checks import (
 )
 from .diagnostics import diagnostics_table
 from .effects import effects_table
+from .fit_plots import PlotMethods
+from .grid import datagrid
 from .hypothesis import hypothesis_table
 from .io import save_fit
 from .predict import predict
@@ -26,7 +28,7 @@ from .stats import check_prob
 from .tables import cor_table, diagnostics_line, fixef_table, response_note, varcorr_table
 
 
-class Fit:
+class Fit(PlotMethods):
     """The posterior of a :class:`~mixedbayes.Model`.
 
     Attributes
@@ -197,30 +199,8 @@ class Fit:
 
     def prior_vs_posterior(self, draws: int = 1000, random_seed: int | None = None):
         """Prior and posterior mean and sd of every parameter, and their ``contraction``
-        (1 - posterior variance / prior variance); see also ``plot_prior_posterior``."""
+        (1 - posterior variance / prior variance); see also ``plot_prior_vs_posterior``."""
         return prior_posterior_table(self, draws, random_seed)
-
-    def plot_ranef(self, group=None, term=None, prob=0.95, sort=True, max_levels=None):
-        """Caterpillar plot of :meth:`ranef`: levels with intervals, those excluding zero
-        highlighted; one panel per (factor, term). Returns a matplotlib Figure."""
-        return plots.plot_ranef(self, group, term, prob, sort, max_levels)
-
-    def plot_effects(self, x, by=None, data=None, n_points=50, prob=0.95, **kwargs):
-        """Conditional effect of numeric predictor ``x`` with its band, other predictors
-        at their mean or most common value; ``groups=[...]`` or ``by=`` draws one line per
-        group or level; ``include_random=True`` adds a new group's variation;
-        ``dpar="sigma"`` draws that parameter instead of the mean. Figure."""
-        return plots.plot_effects(self, x, by, data, n_points, prob, **kwargs)
-
-    def plot_trajectories(self, x=None, group=None, data=None, n_groups=12, random_seed=None):
-        """Spaghetti plot for longitudinal data: observed points and fitted line with band
-        for a sample of ``n_groups`` levels of ``group``. Returns a matplotlib Figure."""
-        return plots.plot_trajectories(self, x, group, data, n_groups, random_seed)
-
-    def plot_ppc(self, kind="density", n_draws=50, random_seed=None):
-        """Observed response against ``n_draws`` posterior predictive replicates
-        (densities, or counts per value for discrete families). Figure."""
-        return plots.plot_ppc(self, kind, n_draws, random_seed)
 
     def save(self, path) -> None:
         """Write the fit to a netCDF file that :func:`mixedbayes.load` reads back."""
@@ -294,6 +274,29 @@ class Fit:
             random_seed=random_seed,
             dpar=dpar,
         )
+
+    def predictions(self, newdata=None, by=None, **kwargs) -> pd.DataFrame:
+        """Per-row predictions of ``newdata`` (default the fitted rows) with ``estimate, sd,
+        lower, upper``, or their per-draw average within ``by`` groups; ``**kwargs`` as
+        :meth:`predict`. See :func:`mixedbayes.results.marginal_effects.predictions`."""
+        return marginal_effects.predictions(self, newdata, by, **kwargs)
+
+    def comparisons(self, variable, values=None, newdata=None, by=None, **kwargs):
+        """Average counterfactual comparison of ``variable``: ``term, contrast, [by...],
+        estimate, sd, lower, upper`` (marginaleffects' ``avg_comparisons``); ``values``
+        ``(low, high)``, default each level vs the first or ``x + 1`` vs ``x``; ``comparison=
+        "ratio"``, ``kind="link"``. See :func:`mixedbayes.results.marginal_effects.comparisons`."""
+        return marginal_effects.comparisons(self, variable, values, newdata, by, **kwargs)
+
+    def slopes(self, variable, newdata=None, by=None, **kwargs) -> pd.DataFrame:
+        """Average slope (derivative) of numeric ``variable``, as :meth:`comparisons`. See
+        :func:`mixedbayes.results.marginal_effects.slopes`."""
+        return marginal_effects.slopes(self, variable, newdata, by, **kwargs)
+
+    def datagrid(self, **values) -> pd.DataFrame:
+        """Every combination of ``values`` (``x=[0, 1], sex="male"``); other columns the
+        model uses at their mean or most common value (``mb.datagrid``)."""
+        return datagrid(self, **values)
 
     def diagnostics(self) -> pd.DataFrame:
         """Convergence checks: ``check, value, threshold, ok, where, advice``.
