@@ -45,9 +45,9 @@ def fit():
 
 def test_trace_and_rank_plots_cover_the_reported_parameters(fit):
     trace = fit.plot_trace()
-    # Intercept, b[x], sd_g[Intercept], sd_g[x], cor_g's two off-diagonal entries, sigma:
-    # a row each (density and draws); the constant diagonal of cor_g is left out
-    assert len(trace.axes) == 2 * 7
+    # Intercept, b[x], sd_g[Intercept], sd_g[x], cor_g[x, Intercept] (the one pair of the
+    # symmetric matrix; its constant diagonal is left out), sigma: a row each
+    assert len(trace.axes) == 2 * 6
     rank = fit.plot_rank(var_names=["Intercept", "sigma"])
     assert len(rank.axes) == 2
     with pytest.raises(mb.DataError, match="no posterior variable 'nope'"):
@@ -57,10 +57,10 @@ def test_trace_and_rank_plots_cover_the_reported_parameters(fit):
 def test_prior_vs_posterior_has_a_panel_per_scalar_parameter(fit):
     fig = fit.plot_prior_vs_posterior(draws=300, random_seed=2)
     titles = [ax.get_title() for ax in fig.axes]
-    # Intercept, b[x], sd_g[Intercept], sd_g[x], cor_g's off-diagonal pair, sigma
+    # Intercept, b[x], sd_g[Intercept], sd_g[x], cor_g's one pair, sigma
     assert "Intercept" in titles and "b[x]" in titles and "sigma" in titles
     assert "sd_g[Intercept]" in titles and "sd_g[x]" in titles
-    assert sum(t.startswith("cor_g[") for t in titles) == 2  # (Intercept, x) and (x, Intercept)
+    assert sum(t.startswith("cor_g[") for t in titles) == 1
     assert all(len(ax.lines) == 2 for ax in fig.axes)  # prior and posterior
 
 

@@ -220,3 +220,40 @@ def test_results_page_columns_match_the_tables(fit):
         assert list(table.columns) == [c.strip() for c in spans[-1].split(",")], method
         checked += 1
     assert checked >= 7
+
+
+def _gallery_module():
+    spec = importlib.util.spec_from_file_location(
+        "gallery", ROOT / "examples" / "execute_gallery.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gallery_holds_every_notebook_executed_and_current():
+    import nbformat
+
+    gallery = _gallery_module()
+    config = (ROOT / "mkdocs.yml").read_text()
+    for path in sorted((ROOT / "examples").glob("*.ipynb")):
+        assert f"gallery/{path.name}" in config, f"{path.name} is not in the nav"
+        assert not gallery.stale(path), f"docs/gallery/{path.name} is stale: run {gallery.__file__}"
+        cells = nbformat.read(DOCS / "gallery" / path.name, as_version=4).cells
+        code = [c for c in cells if c.cell_type == "code"]
+        assert all(c.get("execution_count") for c in code), path.name
+        errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"{path.name}: {errors[0].ename}"
+        if any("plot_" in c.source for c in code):
+            images = [o for c in code for o in c.outputs if "image/png" in o.get("data", {})]
+            assert images, f"{path.name} draws plots but shows no figure"
+
+
+def test_every_plot_method_shows_its_picture():
+    gallery = _gallery_module()
+    methods = sorted(name for name in dir(mb.Fit) if name.startswith("plot_"))
+    assert sorted(gallery.PLOTS) == methods
+    outputs = PAGES["outputs.md"]
+    for method in methods:
+        assert (DOCS / "images" / f"{method}.png").is_file(), method
+        assert f"](images/{method}.png)" in outputs, f"outputs.md does not show {method}"

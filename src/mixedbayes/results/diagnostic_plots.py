@@ -36,11 +36,13 @@ def reported(fit, var_names=None) -> list[str]:
 
 def plot_trace(fit, var_names=None):
     """ArviZ's trace plot (density and draws per chain) of the reported parameters, one
-    row per scalar (a correlation matrix's off-diagonal entries only)."""
+    row per scalar (of a correlation matrix, each pair once)."""
     import arviz as az
 
     axes = az.plot_trace(_scalar_dataset(fit, var_names))
-    return np.asarray(axes).ravel()[0].figure
+    figure = np.asarray(axes).ravel()[0].figure
+    figure.tight_layout()
+    return figure
 
 
 def plot_rank(fit, var_names=None):
@@ -49,7 +51,9 @@ def plot_rank(fit, var_names=None):
     import arviz as az
 
     axes = az.plot_rank(_scalar_dataset(fit, var_names))
-    return np.asarray(axes).ravel()[0].figure
+    figure = np.asarray(axes).ravel()[0].figure
+    figure.tight_layout()
+    return figure
 
 
 def _scalar_dataset(fit, var_names):
@@ -105,10 +109,12 @@ def _scalars(name, prior, posterior):
         return
     flat_prior = prior.stack(element=dims)
     flat_post = posterior.stack(element=dims)
+    seen = set()
     for j, labels in enumerate(flat_post["element"].values):
         labels = labels if isinstance(labels, tuple) else (labels,)
-        if len(labels) == 2 and labels[0] == labels[1]:  # a correlation's diagonal
-            continue
+        if name.startswith("cor_") and (labels[0] == labels[-1] or labels[::-1] in seen):
+            continue  # a correlation matrix: its diagonal is 1, and it is symmetric
+        seen.add(labels)
         yield (
             f"{name}[{', '.join(map(str, labels))}]",
             flat_prior.isel(element=j).values.ravel(),
