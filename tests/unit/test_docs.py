@@ -257,3 +257,12 @@ def test_every_plot_method_shows_its_picture():
     for method in methods:
         assert (DOCS / "images" / f"{method}.png").is_file(), method
         assert f"](images/{method}.png)" in outputs, f"outputs.md does not show {method}"
+
+
+def test_api_reference_lists_every_public_name():
+    api = (DOCS / "api.md").read_text()
+    for name in mb.__all__:
+        if name.startswith("__"):
+            continue
+        target = "mixedbayes.warmup.warmup" if name == "warmup" else f"mixedbayes.{name}"
+        assert re.search(rf"^::: {re.escape(target)}$", api, re.M), f"{name} is not in api.md"
