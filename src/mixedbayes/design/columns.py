@@ -86,6 +86,13 @@ def _names_in_calls(expr: str, data: pd.DataFrame) -> set[str]:
     return {name for name in names if name in data.columns}
 
 
+def design_rows(data: pd.DataFrame, formula: Formula, context: Mapping) -> pd.DataFrame:
+    """The rows of ``data`` a design built from it holds (none missing in a used column),
+    in order, with all their columns and their labels: what ``drop_missing`` keeps, quietly."""
+    columns = required_columns(formula, data, context)
+    return data.loc[data[columns].notna().all(axis=1)]
+
+
 def drop_missing(data: pd.DataFrame, columns: list[str], dropna: bool) -> pd.DataFrame:
     """Rows with no missing value in ``columns`` (lme4's na.omit), warning how many went."""
     used = data[columns]

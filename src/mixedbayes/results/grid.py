@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..design.columns import _names_in_calls, required_columns, variables
+from ..design.columns import _names_in_calls, design_rows, required_columns, variables
 from ..errors import DataError
 
 
@@ -44,7 +44,7 @@ def model_columns(model) -> Columns:
     """The :class:`Columns` of a Model."""
     data, context = model.data, getattr(model, "context", None) or {}
     columns = required_columns(model.formula, data, context)
-    clean = data.loc[data[columns].notna().all(axis=1), columns]
+    clean = design_rows(data, model.formula, context)[columns]
     design = model.design
     predictors, levels = {}, {}
     for part in design.parts:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from ..design.columns import required_columns
+from ..design.columns import design_rows
 from ..errors import DataError
 from ..sampling import check_count
 from .predict import heldout_log_likelihood
@@ -111,12 +111,9 @@ def _group_codes(fit, group: str) -> np.ndarray:
 
 
 def _clean_data(fit) -> pd.DataFrame:
-    """The model's data rows that the design holds (those without missing values in the
-    used columns, as ``drop_missing`` keeps them), with all their columns."""
+    """The model's data rows that its design holds, with all their columns."""
     model = fit.model
-    columns = required_columns(model.design.formula, model.data, model.context)
-    keep = ~model.data[columns].isna().any(axis=1)
-    return model.data.loc[keep].reset_index(drop=True)
+    return design_rows(model.data, model.formula, model.context)
 
 
 def kfold(fit, k: int = 10, group: str | None = None, *, folds=None, joint: bool = True,

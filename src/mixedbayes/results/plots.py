@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..design.columns import combine_factors, required_columns
+from ..design.columns import combine_factors, design_rows, required_columns
 from ..design.make import as_frame
 
 PLAIN, HIGHLIGHT, LINE = "tab:gray", "tab:red", "tab:blue"
@@ -314,7 +314,7 @@ def _model_rows(fit, data) -> tuple[pd.DataFrame, list[str]]:
         raise ValueError("pass data=, the DataFrame the model was fitted to")
     context = getattr(fit.model, "context", None) or {}
     columns = required_columns(fit.model.formula, data, context)
-    clean = data.loc[data[columns].notna().all(axis=1)].reset_index(drop=True)
+    clean = design_rows(data, fit.model.formula, context).reset_index(drop=True)
     design, same = fit.model.design, len(clean) == fit.model.design.n_obs
     for block in design.blocks if same else ():
         index, labels = combine_factors(clean, block.factors)
