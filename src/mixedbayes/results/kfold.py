@@ -32,6 +32,7 @@ from scipy.special import logsumexp
 from ..design.columns import design_rows
 from ..errors import DataError
 from ..sampling import check_count
+from .checks import with_log_likelihood
 from .predict import heldout_log_likelihood
 
 NEW_LEVEL_DRAWS = 32  # effect draws of a held-out level per posterior draw (joint scores)
@@ -172,11 +173,11 @@ def _rows(additions, keep: np.ndarray):
 
 
 def _lppd(fit) -> float:
-    """The in-sample log pointwise predictive density of the full fit."""
-    from .predict import log_likelihood
-
-    loglik = log_likelihood(fit)
-    flat = loglik.reshape(-1, loglik.shape[-1])
+    """The in-sample log pointwise predictive density of the full fit (from the
+    log-likelihood ``loo()`` computes and keeps, so neither computes it twice)."""
+    loglik = with_log_likelihood(fit).log_likelihood
+    values = next(iter(loglik.data_vars.values())).values
+    flat = values.reshape(-1, values.shape[-1])
     return float((logsumexp(flat, axis=0) - np.log(flat.shape[0])).sum())
 
 
