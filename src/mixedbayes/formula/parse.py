@@ -17,11 +17,11 @@ import re
 import formulaic
 
 from ..errors import FormulaError
+from .response import is_number, parse_response
+from .scan import call_argument, check_parentheses, pointer, scan, top_level_positions
 from .terms import Formula, GroupTerm, RandomPart
 
 _NAME = re.compile(r"^(`[^`]+`|[^\W\d][\w.]*|\.[\w.]*)$")  # identifiers, any script
-_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$", re.DOTALL)
-_OPEN, _CLOSE, _QUOTES = "([{", ")]}", "`'\""
 _EXPONENT = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]$")  # "1e" or "2.5E" before a sign
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -48,15 +48,15 @@ def parse_formula(text: str) -> Formula:
     """
     if not isinstance(text, str):
         raise FormulaError(f"a formula must be a string, got {type(text).__name__}")
-    _check_parentheses(text)
-    tilde = _top_level_positions(text, "~")
+    check_parentheses(text)
+    tilde = top_level_positions(text, "~")
     if not tilde:
         raise FormulaError(
             f"formula {text!r} has no '~'; write it as 'response ~ predictors', "
             "e.g. 'y ~ x + (1 | g)'"
         )
     if len(tilde) > 1:
-        raise FormulaError(_pointer(text, tilde[1], "more than one '~' (the second)"))
+        raise FormulaError(pointer(text, tilde[1], "more than one '~' (the second)"))
     response, rhs = text[: tilde[0]].strip(), text[tilde[0] + 1 :].strip()
     if not response:
         raise FormulaError(f"formula {text!r} has no response on the left of '~'")
@@ -69,14 +69,14 @@ def parse_formula(text: str) -> Formula:
     offsets: list[str] = []
     for sign, chunk, start in _split_terms(rhs, text, rhs_start):
         inner = _bar_term_body(chunk)
-        offset = _call_argument(chunk, "offset")
+        offset = call_argument(chunk, "offset")
         if offset is not None:
             if sign == "-" or not offset:
                 raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
             _check_syntax(offset, text, text.find(offset, start), f"offset {chunk!r}")
             offsets.append(offset)
         elif inner is None:
-            if _top_level_positions(chunk, "|"):
+            if top_level_positions(chunk, "|"):
                 raise FormulaError(
                     f"random-effect term {chunk!r} in {text!r} needs parentheses: write ({chunk})"
                 )
@@ -91,9 +91,9 @@ def parse_formula(text: str) -> Formula:
     if fixed.startswith("- "):
         fixed = "1 " + fixed  # only removals, e.g. "offset(e) - 1"
     _check_syntax(fixed, text, None, "fixed part")
-    lhs = _parse_response(response, text)
+    lhs = parse_response(response, text)
     for expr in lhs.values():
-        if expr is not None and not _is_number(expr):
+        if expr is not None and not is_number(expr):
             _check_syntax(expr, text, text.find(expr), "response")
     return Formula(
         text=text,
@@ -144,164 +144,7 @@ def _syntax_message(expr: str, text: str, start: int | None, what: str, error: s
     unmarked = context.replace("\u29db", "").replace("\u29da", "")
     if start is None or start < 0 or marker < 0 or unmarked != expr:
         return f"{message} of formula {text!r}{hint}"
-    return _pointer(text, start + marker, message) + hint
-
-
-def _call_argument(chunk: str, function: str) -> str | None:
-    """``expr`` if ``chunk`` is exactly ``function(expr)``, else None."""
-    match = _CALL.match(chunk.strip())
-    if not match or match.group(1) != function:
-        return None
-    inner = match.group(2)
-    # reject "offset(a) * (b)": the parentheses must enclose the chunk
-    if any(depth < 0 for _, _, depth in _scan(inner)):
-        return None
-    return inner.strip()
-
-
-ADDITIONS = ("trials", "weights", "cens", "trunc")
-
-
-def _parse_response(response: str, text: str) -> dict:
-    """The left-hand side: ``response`` (or successes), and the addition terms after
-    ``|`` (brms): ``trials``, ``failures`` (from cbind), ``weights``, ``cens``, ``cens2``
-    (an interval's upper bound), ``trunc_lb`` and ``trunc_ub``."""
-    bars = _top_level_positions(response, "|")
-    if bars:
-        if len(bars) > 1:
-            raise FormulaError(f"response {response!r} in {text!r} has more than one '|'")
-        lhs, addition = response[: bars[0]].strip(), response[bars[0] + 1 :].strip()
-        if not lhs or not addition:
-            raise FormulaError(
-                f"response {response!r} in {text!r}: write 'y | weights(w) ~ x', "
-                "'s | trials(n) ~ x', 'y | cens(c) ~ x' or 'y | trunc(lb = 0) ~ x' (brms)"
-            )
-        parsed = {"response": _cbind_or_name(lhs, text)[0]}
-        for term in (chunk.strip() for chunk in _split_plus(addition)):
-            parsed |= _addition(term, response, text, parsed)
-        return parsed
-    successes, failures = _cbind_or_name(response, text)
-    return {"response": successes, "failures": failures}
-
-
-def _is_number(expr: str) -> bool:
-    try:
-        float(expr)
-    except ValueError:
-        return False
-    return True
-
-
-def _cbind_or_name(response: str, text: str) -> tuple[str, str | None]:
-    cbind = _call_argument(response, "cbind")
-    if cbind is None:
-        return response, None
-    args = [arg.strip() for arg in _split_arguments(cbind)]
-    if len(args) != 2 or not all(args):
-        raise FormulaError(
-            f"response {response!r} in {text!r}: cbind takes two arguments, "
-            "cbind(successes, failures)"
-        )
-    return args[0], args[1]
-
-
-def _split_plus(addition: str) -> list[str]:
-    plus = _top_level_positions(addition, "+")
-    bounds = [-1, *plus, len(addition)]
-    return [addition[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _addition(term: str, response: str, text: str, parsed: dict) -> dict:
-    """One addition term, e.g. ``weights(w)`` -> ``{"weights": "w"}``."""
-    match = _CALL.match(term)
-    name = match.group(1) if match else None
-    if name not in ADDITIONS:
-        raise FormulaError(
-            f"response {response!r} in {text!r}: unknown addition term {term!r}; after '|' "
-            f"come {', '.join(f'{a}()' for a in ADDITIONS)}, joined by '+'"
-        )
-    if any(key.startswith(name) for key in parsed if key != "response"):
-        raise FormulaError(f"response {response!r} in {text!r} has {name}() twice")
-    args = [arg.strip() for arg in _split_arguments(match.group(2))]
-    if not all(args):
-        raise FormulaError(f"addition term {term!r} in {text!r} has an empty argument")
-    if name == "trunc":
-        bounds = {}
-        for arg in args:
-            key, equals, value = arg.partition("=")
-            key = key.strip()
-            if not equals or key not in ("lb", "ub") or not value.strip():
-                raise FormulaError(
-                    f"{term!r} in {text!r}: write trunc(lb = 0), trunc(ub = 10) or both"
-                )
-            bounds[f"trunc_{key}"] = value.strip()
-        return bounds
-    if name == "cens":
-        if len(args) > 2:
-            raise FormulaError(f"{term!r} in {text!r}: cens(c) or cens(c, upper)")
-        return {"cens": args[0], "cens2": args[1] if len(args) == 2 else None}
-    if len(args) != 1:
-        raise FormulaError(f"{term!r} in {text!r}: {name}() takes one argument")
-    return {name: args[0]}
-
-
-def _split_arguments(inner: str) -> list[str]:
-    commas = _top_level_positions(inner, ",")
-    bounds = [-1, *commas, len(inner)]
-    return [inner[a + 1 : b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _scan(text: str):
-    """(position, character, depth) of every character outside quotes.
-
-    ``depth`` counts the brackets ``(``, ``[`` and ``{`` open after the character; text
-    between backticks or quotes (a backticked name, ``'x'``) is skipped, so it never splits
-    terms.
-    """
-    depth, quote = 0, None
-    for pos, c in enumerate(text):
-        if quote is not None:
-            quote = None if c == quote else quote
-            continue
-        if c in _QUOTES:
-            quote = c
-            continue
-        depth += (c in _OPEN) - (c in _CLOSE)
-        yield pos, c, depth
-
-
-def _check_parentheses(text: str) -> None:
-    """Brackets must pair up and quotes close, or a FormulaError points at the culprit."""
-    stack: list[int] = []
-    quote = None
-    for pos, c in enumerate(text):
-        if quote is not None:
-            quote = None if c == text[quote] else quote
-        elif c in _QUOTES:
-            quote = pos
-        elif c in _OPEN:
-            stack.append(pos)
-        elif c in _CLOSE:
-            if not stack:
-                raise FormulaError(_pointer(text, pos, f"unmatched {c!r}"))
-            opened = stack.pop()
-            if _OPEN.index(text[opened]) != _CLOSE.index(c):
-                raise FormulaError(
-                    _pointer(text, pos, f"{c!r} closes {text[opened]!r} from position {opened}")
-                )
-    if quote is not None:
-        raise FormulaError(_pointer(text, quote, f"{text[quote]!r} is never closed"))
-    if stack:
-        raise FormulaError(_pointer(text, stack[-1], f"{text[stack[-1]]!r} is never closed"))
-
-
-def _pointer(text: str, pos: int, message: str) -> str:
-    return f"{message} at position {pos} of the formula:\n  {text}\n  {' ' * pos}^"
-
-
-def _top_level_positions(text: str, char: str) -> list[int]:
-    """Positions of ``char`` outside any brackets and quotes."""
-    return [pos for pos, c, depth in _scan(text) if c == char and depth == 0]
+    return pointer(text, start + marker, message) + hint
 
 
 def _split_terms(rhs: str, text: str, offset: int) -> list[tuple[str, str, int]]:
@@ -315,15 +158,15 @@ def _split_terms(rhs: str, text: str, offset: int) -> list[tuple[str, str, int]]
         raw = rhs[start:end]
         chunks.append((sign, raw.strip(), offset + start + len(raw) - len(raw.lstrip())))
 
-    for pos, c, depth in _scan(rhs):
+    for pos, c, depth in scan(rhs):
         if depth == 0 and c in "+-" and not _is_operator_suffix(rhs, pos):
             if rhs[start:pos].strip():
                 add(pos)
             elif pos > 0:
-                raise FormulaError(_pointer(text, offset + pos, f"empty term before {c!r}"))
+                raise FormulaError(pointer(text, offset + pos, f"empty term before {c!r}"))
             sign, start = c, pos + 1
     if not rhs[start:].strip():
-        raise FormulaError(_pointer(text, offset + start - 1, "the formula ends with an operator"))
+        raise FormulaError(pointer(text, offset + start - 1, "the formula ends with an operator"))
     add(len(rhs))
     return chunks
 
@@ -338,16 +181,16 @@ def _bar_term_body(chunk: str) -> str | None:
     """The inside of ``( lhs | group )``, or None if ``chunk`` is not a bar term."""
     if not (chunk.startswith("(") and chunk.endswith(")")):
         return None
-    for pos, _, depth in _scan(chunk):
+    for pos, _, depth in scan(chunk):
         if depth == 0 and pos < len(chunk) - 1:
             return None  # e.g. "(a + b):c" -- parentheses do not enclose the chunk
     inner = chunk[1:-1]
-    return inner if _top_level_positions(inner, "|") else None
+    return inner if top_level_positions(inner, "|") else None
 
 
 def _expand_bar_term(inner: str, chunk: str, text: str, start: int) -> list[GroupTerm]:
     """The GroupTerms of one bar term ``chunk`` (which begins at ``text[start]``)."""
-    bars = _top_level_positions(inner, "|")
+    bars = top_level_positions(inner, "|")
     double = len(bars) == 2 and bars[1] == bars[0] + 1
     if len(bars) > 1 and not double:
         raise FormulaError(f"random-effect term {chunk!r} has more than one '|'")
