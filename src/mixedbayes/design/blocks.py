@@ -8,6 +8,7 @@ import numpy as np
 
 from ..formula import Formula
 from .additions import Additions
+from .autocor import AutocorDesign
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +103,9 @@ class Design:
         One design per other distributional parameter with a formula (``sigma ~ x``):
         its own ``X``, ``fixed_terms``, ``blocks`` and ``offset``, the same rows and
         response; a model without them is the case with one dpar.
+    autocor : AutocorDesign or None
+        The residual correlation structure (``ar(time = t, gr = g)``), bound to the rows
+        (:mod:`mixedbayes.design.autocor`).
     """
 
     formula: Formula
@@ -118,6 +122,7 @@ class Design:
     dpar: str = "mu"
     link: str | None = None
     dpars: tuple[Design, ...] = ()
+    autocor: AutocorDesign | None = None
 
     @property
     def parts(self) -> tuple[Design, ...]:

@@ -31,6 +31,7 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
                 continue  # a function or constant from the caller's namespace
             names.append(name)
     names += [factor for part in formula.parts for group in part.groups for factor in group.factors]
+    names += list(formula.autocor.columns) if formula.autocor is not None else []
     unique = list(dict.fromkeys(names))
     repeated = [name for name in unique if (data.columns == name).sum() > 1]
     if repeated:

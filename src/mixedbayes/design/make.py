@@ -10,11 +10,12 @@ import formulaic
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, FormulaError
+from ..errors import DataError, FamilyError, FormulaError
 from ..families import Family, get_family
 from ..formula import Formula, GroupTerm, parse_formula
 from ..formula.distributional import parse_model_formula
 from .additions import encode_additions
+from .autocor import encode_autocor
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
 from .response import encode_response
@@ -81,7 +82,22 @@ def make_design(
         response_levels=response.levels,
         additions=additions,
         dpars=dpars,
+        autocor=_autocor(formula, clean, family, additions),
     )
+
+
+def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions):
+    """The correlation structure for the rows of ``data``, if the family takes one."""
+    term = formula.autocor
+    if term is not None and not family.correlated_residuals:
+        raise FamilyError(
+            f"{term.text}: residual correlation structures are fitted for the gaussian "
+            f"family; family {family.name!r} has none (brms's latent-residual form is not "
+            "implemented)"
+        )
+    if term is not None and additions.any:
+        raise FormulaError(f"{term.text} cannot be combined with weights, cens() or trunc()")
+    return encode_autocor(term, data)
 
 
 def with_default_dpars(formula: Formula, family: Family) -> Formula:

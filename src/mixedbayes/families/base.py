@@ -81,6 +81,12 @@ class Family:
         return False
 
     @property
+    def correlated_residuals(self) -> bool:
+        """Whether the family takes a residual correlation structure (``ar()``, ``cosy()``):
+        a multivariate normal per level, so the Gaussian only."""
+        return False
+
+    @property
     def scale_by_response(self) -> bool:
         """Whether default priors scale with sd(y): only for real-valued responses."""
         return self.response == "real"

@@ -26,6 +26,10 @@ class Gaussian(Family):
     def integrates_exactly(self) -> bool:
         return self.link == "identity"
 
+    @property
+    def correlated_residuals(self) -> bool:
+        return True
+
     def residual_variance(self, draws):
         return draws["sigma"] ** 2
 

@@ -91,6 +91,11 @@ def parse_model_formula(formula: str | BF | Formula) -> Formula:
         part = parse_formula(text)
         if part.trials is not None or part.failures is not None:
             raise FormulaError(f"the formula of {name!r}, {text!r}, takes no trials or cbind()")
+        if part.autocor is not None:
+            raise FormulaError(
+                f"the formula of {name!r}, {text!r}: a correlation structure "
+                f"({part.autocor.text}) belongs in the formula of the mean"
+            )
         parts.append(replace(part, response=main.response, dpar=name))
     return replace(main, dpars=tuple(parts))
 

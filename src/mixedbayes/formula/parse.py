@@ -19,6 +19,7 @@ import formulaic
 from ..errors import FormulaError
 from .response import is_number, parse_response
 from .scan import call_argument, check_parentheses, pointer, scan, top_level_positions
+from .special import autocor_term
 from .terms import Formula, GroupTerm, RandomPart
 
 _NAME = re.compile(r"^(`[^`]+`|[^\W\d][\w.]*|\.[\w.]*)$")  # identifiers, any script
@@ -67,6 +68,7 @@ def parse_formula(text: str) -> Formula:
     fixed_chunks: list[str] = []
     bar_terms: list[GroupTerm] = []
     offsets: list[str] = []
+    autocor: list = []
     for sign, chunk, start in _split_terms(rhs, text, rhs_start):
         inner = _bar_term_body(chunk)
         offset = call_argument(chunk, "offset")
@@ -75,6 +77,10 @@ def parse_formula(text: str) -> Formula:
                 raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
             _check_syntax(offset, text, text.find(offset, start), f"offset {chunk!r}")
             offsets.append(offset)
+        elif (structure := autocor_term(chunk, text)) is not None:
+            if autocor or sign == "-":
+                raise FormulaError(f"{text!r}: at most one correlation structure, added with +")
+            autocor.append(structure)
         elif inner is None:
             if top_level_positions(chunk, "|"):
                 raise FormulaError(
@@ -100,6 +106,7 @@ def parse_formula(text: str) -> Formula:
         fixed=fixed,
         groups=_merge(bar_terms),
         offsets=tuple(offsets),
+        autocor=autocor[0] if autocor else None,
         **lhs,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .special import AutocorTerm
+
 
 @dataclass(frozen=True)
 class RandomPart:
@@ -66,6 +68,9 @@ class Formula:
     dpars : tuple of Formula
         Formulas of the other distributional parameters (``sigma ~ x``), from
         :func:`mixedbayes.bf`; each has this formula's response and its own ``dpar``.
+    autocor : AutocorTerm or None
+        A residual correlation structure, ``ar(time = t, gr = g)`` and the like
+        (:mod:`mixedbayes.formula.special`).
     """
 
     text: str
@@ -82,6 +87,7 @@ class Formula:
     trunc_ub: str | None = None
     dpar: str = "mu"
     dpars: tuple[Formula, ...] = ()
+    autocor: AutocorTerm | None = None
 
     @property
     def response_expressions(self) -> tuple[str, ...]:

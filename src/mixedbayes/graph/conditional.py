@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..design import Design, RandomBlock
+from .autocor import draw_autocor_effects
 from .marginal import _cross, _level_crossproducts, _sums
 from .woodbury import SmallFactors, small_factors
 
@@ -30,6 +31,8 @@ def draw_random_effects(design: Design, group: str, posterior: xr.Dataset, rando
         ``{"r_<factor>": draws}``, ``group`` first, dims ``(chain, draw, factor,
         factor__coef)``, like a sampled ``r_<factor>``.
     """
+    if design.autocor is not None:
+        return draw_autocor_effects(design, group, posterior, random_seed)
     block = design.block(group)
     stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
     rng = np.random.default_rng(random_seed)

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from ..design import Design, RandomBlock
 from ..errors import SamplingError
+from .autocor import same_levels
 from .marginal_op import level_inverses, marginal_logp
 from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
@@ -48,6 +49,8 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     """
     if marginalize is False or marginalize is None:
         return None
+    if design.autocor is not None:
+        return _with_autocor(design, family, marginalize)
     # a formula for sigma (or another dpar) makes the residual variance vary by row, which
     # the per-level statistics do not carry yet: such models sample every random effect
     exact = family.integrates_exactly and not design.dpars and not design.additions.any
@@ -72,6 +75,26 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     raise SamplingError(
         f"marginalize must be 'auto', True, False or a grouping factor of the formula "
         f"({', '.join(design.groups) or 'none'}), got {marginalize!r}"
+    )
+
+
+def _with_autocor(design: Design, family, marginalize) -> str | None:
+    """With a correlation structure, the factor whose levels are those of its ``gr``
+    (integrated with the residuals, :mod:`mixedbayes.graph.autocor`), or None."""
+    autocor = design.autocor
+    exact = family.integrates_exactly and not design.dpars
+    matching = [b.group for b in design.blocks if same_levels(autocor, b)] if exact else []
+    if marginalize == "auto" or (marginalize is True and matching):
+        return matching[0] if matching else None
+    if marginalize in matching:
+        return marginalize
+    why = (
+        f"only the factor with the levels of gr ({autocor.term.gr}) and only for the gaussian "
+        "family (identity link) without other formulas"
+    )
+    raise SamplingError(
+        f"marginalize={marginalize!r}: with {autocor.term.text} random effects are integrated "
+        f"out for {why}; this model has {', '.join(matching) or 'no such factor'}"
     )
 
 

@@ -32,6 +32,7 @@ from ..design import Design, RandomBlock
 from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
+from .autocor import add_autocor_likelihood, create_parameters
 from .marginal import add_marginal_likelihood
 from .observed import add_observed
 from .parameterization import centered_factors
@@ -105,9 +106,10 @@ def build_model(
             eta = eta + design.offset
         integrated, small = {}, []
         if marginalize is not None:
-            small = small_factors(design, marginalize)
+            small = small_factors(design, marginalize) if design.autocor is None else []
             blocks = [design.block(marginalize), *small]
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
+            chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
         centered = centered_factors(design, others) if integrated else set()
         sampled = [  # (block, its per-level effect columns)
@@ -116,7 +118,14 @@ def build_model(
         for part in design.dpars:  # distributional parameters with formulas
             aux[part.dpar] = _dpar_values(part, priors)
         aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
-        if marginalize is None:
+        if design.autocor is not None:  # residuals correlated within levels
+            for block, columns in sampled:
+                eta = eta + _gather(block, columns)
+            params = create_parameters(design.autocor, priors)
+            with_chol = None if marginalize is None else (design.block(marginalize), chol_of)
+            mu = family.tensor_inverse_link(eta)
+            add_autocor_likelihood(design, params, mu, aux["sigma"], with_chol)
+        elif marginalize is None:
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)
             add_observed(family, response_name(design), eta, aux, design)

@@ -103,7 +103,16 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
             entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
     for part in design.dpars:
         entries += _dpar_priors(part, family, scale)
+    if design.autocor is not None:
+        term = design.autocor.term
+        for cls in ("ar",) * term.p + ("ma",) * term.q + ("cosy",) * (term.kind == "cosy"):
+            entries.append(PriorEntry(cls, None, None, Prior("Uniform", **BOUNDS[cls]), "default"))
     return entries
+
+
+# correlation-structure classes and the interval their parameter lives in (as brms)
+BOUNDS = {"ar": {"lower": -1, "upper": 1}, "ma": {"lower": -1, "upper": 1}}
+BOUNDS["cosy"] = {"lower": 0, "upper": 1}
 
 
 def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]:
@@ -241,6 +250,16 @@ def _no_match_message(key, parsed, entries: list[PriorEntry]) -> str:
 
 def _check_support(key, cls: str, prior: Prior) -> None:
     cls = base_class(cls)
+    if cls in BOUNDS:
+        lower, upper = BOUNDS[cls]["lower"], BOUNDS[cls]["upper"]
+        if prior.dist != "Uniform" or not (
+            lower <= prior.params.get("lower", 0.0) and prior.params.get("upper", 1.0) <= upper
+        ):
+            raise PriorError(
+                f"prior for {key!r} must be Prior('Uniform', lower=..., upper=...) within "
+                f"[{lower}, {upper}], got {prior!r}"
+            )
+        return
     if cls == "cor":
         if prior.support != "correlation":
             raise PriorError(f"prior for {key!r} must be Prior('LKJ', eta=...), got {prior!r}")

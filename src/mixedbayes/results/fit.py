@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import marginal_effects
+from .autocor import autocor_table
 from .checks import (
     icc_table,
     posterior_predictive,
@@ -76,6 +77,12 @@ class Fit(PlotMethods):
     def cor(self, prob: float = 0.95) -> pd.DataFrame:
         """Random-effect correlations: ``group, term1, term2, estimate, lower, upper, ...``."""
         return cor_table(self.posterior, self.model.design, prob)
+
+    def autocor(self, prob: float = 0.95) -> pd.DataFrame:
+        """The residual correlation structure: ``term, estimate, sd, lower, upper, rhat,
+        ess_bulk, ess_tail`` with terms ``ar[1]``, ``ma[1]`` or ``cosy`` (empty without
+        one)."""
+        return autocor_table(self.posterior, self.model.design.autocor, check_prob(prob))
 
     def ranef(self, prob: float = 0.95) -> pd.DataFrame:
         """Random effects: ``group_var, term, group, value, se, lower, upper``.
@@ -355,6 +362,9 @@ class Fit(PlotMethods):
         if len(cor):
             correlations = cor if multi else cor.drop(columns="dpar")
             sections.append((f"Random-effect correlations ({pct} interval)", correlations))
+        if design.autocor is not None:
+            title = f"Correlation structure, {design.autocor.term.text} ({pct} interval)"
+            sections.append((title, self.autocor(prob).drop(columns="ess_tail")))
         sections.append(("Priors", self.model.priors.table()))
         footer = "Diagnostics: " + diagnostics_line(self.idata, [fixef, varcorr, cor])
         return Summary(header, sections, footer)

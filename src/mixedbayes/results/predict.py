@@ -12,12 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..design.autocor import encode_autocor
 from ..design.make import as_frame
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
 from ..families import LINKS
+from ..graph.autocor import parameter_names
 from ..sampling import check_count
 from .additions import pointwise_loglik, truncated_draws
+from .autocor import autocor_loglik, correlated_draws
 from .stats import check_prob, equal_tailed
 
 KINDS = ("mean", "link", "response")
@@ -75,7 +78,8 @@ def predict(
     ordinal = family.response == "ordinal" and dpar == "mu"
     n = rows["mu"].n_obs
     kept, summaries = [], []
-    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal):
+    autocor = _autocor_rows(model, newdata) if kind == "response" and dpar == "mu" else None
+    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal, autocor):
         if dpar != "mu":
             width = np.ones((1, rows_slice.stop - rows_slice.start))
             values = params.aux(ordinal, rows, rows_slice)[dpar] * width  # (S, m)
@@ -89,6 +93,9 @@ def predict(
                 values = eta
             elif kind == "mean":
                 values = family.mean(eta, aux, trials)
+            elif autocor is not None:
+                mu, structure = family.mean(eta, aux), params.structure(autocor)
+                values = correlated_draws(autocor, rng, mu, aux["sigma"], structure)
             elif bounds is not None:
                 lower, upper = (bound[rows_slice] for bound in bounds)
                 values = truncated_draws(family, rng, eta, aux, trials, lower, upper)
@@ -108,6 +115,21 @@ def predict(
     else:
         table.index = pd.Index(labels, name="row")
     return table
+
+
+def _autocor_rows(model, newdata):
+    """The correlation structure of the predicted rows: the model's for its own rows;
+    new rows are grouped and ordered by their own ``gr`` and ``time`` columns."""
+    design = model.design
+    if design.autocor is None or newdata is None:
+        return design.autocor
+    term = design.autocor.term
+    missing = [c for c in term.columns if c not in newdata.columns]
+    if missing:
+        raise DataError(
+            f"newdata needs column {missing[0]!r} for {term.text} to draw correlated responses"
+        )
+    return encode_autocor(term, newdata.reset_index(drop=True))
 
 
 def _truncation(design, newdata, n: int):
@@ -140,10 +162,15 @@ def log_likelihood(fit) -> np.ndarray:
     params = _Parameters(fit, None, np.random.default_rng(0), rows, "population")
     ordinal = family.response == "ordinal"
     parts = []
-    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal):
+    autocor = model.design.autocor
+    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal, autocor):
         eta = params.linear_predictor(rows, part)
         trials = None if rows["mu"].trials is None else rows["mu"].trials[part]
         aux = params.aux(ordinal, rows, part)
+        if autocor is not None:  # each row given the others of its level
+            mu, structure = family.mean(eta, aux), params.structure(autocor)
+            parts.append(autocor_loglik(autocor, model.design.y, mu, aux["sigma"], structure))
+            continue
         parts.append(pointwise_loglik(family, model.design, part, eta, aux, trials))
     sizes = fit.posterior.sizes
     return np.concatenate(parts, axis=1).reshape(sizes["chain"], sizes["draw"], rows["mu"].n_obs)
@@ -170,8 +197,12 @@ def heldout_log_likelihood(fit, newdata: pd.DataFrame, observed, random_seed=Non
     return pointwise_loglik(family, observed, everything, eta, aux, trials)
 
 
-def _chunks(n: int, n_draws: int, design, ordinal: bool):
-    """Row slices holding at most about _CHUNK_VALUES draw x row (x category) values."""
+def _chunks(n: int, n_draws: int, design, ordinal: bool, whole: bool = False):
+    """Row slices holding at most about _CHUNK_VALUES draw x row (x category) values
+    (one slice if ``whole``: correlated rows are taken together)."""
+    if whole:
+        yield slice(0, n)
+        return
     per_row = n_draws * (len(design.response_levels) if ordinal else 1)
     chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
     for start in range(0, n, chunk):
@@ -269,6 +300,10 @@ class _Parameters:
             index = np.where(unseen >= 0, n_fitted + unseen, block.index[part])
             eta = eta + np.einsum("smk,mk->sm", effects[:, index, :], block.Z[part])
         return eta
+
+    def structure(self, autocor) -> dict:
+        """Draws of the correlation structure's parameters (``ar``, ``ma``, ``cosy``)."""
+        return {name: self.values(name) for name in parameter_names(autocor)}
 
     def aux(self, ordinal: bool, rows: dict[str, NewDesign], part: slice) -> dict:
         """Family parameters shaped to broadcast against eta (S, m): (S, 1) draws, or

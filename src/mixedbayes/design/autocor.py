@@ -1,0 +1,126 @@
+"""A residual correlation structure bound to data: each level's rows in time order, and
+the time distance between every pair of them.
+
+Rows are grouped by ``gr`` and ordered by ``time`` within each level; a level's residuals
+have correlation ``rho(|t_i - t_j|)`` (:mod:`mixedbayes.graph.autocor`). Distances are
+measured in the time variable's own units, as nlme's ``corAR1(form = ~ time | g)`` does,
+so a missing occasion is a gap (lag 2 between occasions 1 and 3), never two adjacent
+rows; brms's ``ar()`` instead treats consecutive rows as adjacent. ARMA-type structures
+therefore need whole-number times; compound symmetry takes any. Without ``time`` the
+data's row order within a level gives times 0, 1, 2, ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ..formula.special import AutocorTerm
+from .columns import combine_factors
+
+MAX_ROWS = 400  # rows per level: each level's covariance is factorized densely
+
+
+@dataclass(frozen=True, eq=False)
+class AutocorDesign:
+    """Attributes
+    ----------
+    term : AutocorTerm
+    index : ndarray of int, shape (n,)
+        Each row's level of ``gr``.
+    levels : tuple of str
+    times : ndarray of float, shape (n,)
+    rows : ndarray of int, shape (levels, T)
+        Each level's rows in time order, padded with -1 to the longest level's T rows.
+    lags : ndarray of int, shape (levels, T, T)
+        ``|t_i - t_j|`` between the level's rows (0 where either is padding).
+    """
+
+    term: AutocorTerm
+    index: np.ndarray
+    levels: tuple[str, ...]
+    times: np.ndarray
+    rows: np.ndarray
+    lags: np.ndarray
+
+    @property
+    def kind(self) -> str:
+        return self.term.kind
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(levels, T): True for real rows, False for padding."""
+        return self.rows >= 0
+
+    def padded(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Per-row ``values`` (last axis n) rearranged to (..., levels, T), ``fill`` on pads."""
+        out = np.take(values, np.maximum(self.rows, 0), axis=-1)
+        return np.where(self.mask, out, fill)
+
+
+def encode_autocor(term: AutocorTerm | None, data: pd.DataFrame) -> AutocorDesign | None:
+    """The AutocorDesign of ``term`` for the rows of ``data`` (None without a term)."""
+    if term is None:
+        return None
+    n = len(data)
+    if term.gr is None:
+        index, levels = np.zeros(n, dtype=np.int64), ["all"]
+    else:
+        index, levels = combine_factors(data, (term.gr,))
+    if term.time is None:
+        times = pd.Series(np.zeros(n)).groupby(index).cumcount().to_numpy(dtype=float)
+    else:
+        times = _times(data[term.time], term)
+    rows, lags = _layout(index, len(levels), times, term, levels)
+    return AutocorDesign(term, index.astype(np.int64), tuple(levels), times, rows, lags)
+
+
+def _times(column: pd.Series, term: AutocorTerm) -> np.ndarray:
+    name = term.time
+    try:
+        times = pd.to_numeric(column).to_numpy(dtype=float)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{term.text}: time column {name!r} must be numeric ({error})") from None
+    bad = np.flatnonzero(~np.isfinite(times))
+    if bad.size:
+        raise DataError(f"{term.text}: time column {name!r} is not finite in row {bad[0]}")
+    if term.kind != "cosy":
+        fractional = np.flatnonzero(np.abs(times - np.round(times)) > 1e-8)
+        if fractional.size:
+            i = fractional[0]
+            raise DataError(
+                f"{term.text}: {term.kind}() needs whole-number times (lags are counted in "
+                f"the time column's units); {name!r} is {times[i]!r} in row {i}"
+            )
+    return times
+
+
+def _layout(index, n_levels: int, times, term: AutocorTerm, levels):
+    order = np.lexsort((times, index))
+    counts = np.bincount(index, minlength=n_levels)
+    longest = int(counts.max())
+    if longest > MAX_ROWS:
+        raise DataError(
+            f"{term.text}: level {levels[int(counts.argmax())]!r} has {longest} rows; "
+            f"correlation structures take at most {MAX_ROWS} rows per level"
+        )
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = np.arange(len(order)) - np.repeat(starts, counts)
+    rows = np.full((n_levels, longest), -1, dtype=np.int64)
+    rows[index[order], position] = order
+    t = np.where(rows >= 0, times[np.maximum(rows, 0)], 0.0)
+    same = (np.diff(t, axis=1) == 0) & (rows[:, 1:] >= 0)
+    if same.any():
+        g, j = map(int, np.argwhere(same)[0])
+        a, b = sorted((int(rows[g, j]), int(rows[g, j + 1])))
+        raise DataError(
+            f"{term.text}: rows {a} and {b} of level {levels[g]!r} have the same time "
+            f"{t[g, j]:g}; each level needs distinct times"
+        )
+    lags = np.abs(t[:, :, None] - t[:, None, :])
+    pads = rows < 0
+    lags[pads[:, :, None] | pads[:, None, :]] = 0
+    return rows, (np.round(lags) if term.kind != "cosy" else lags > 0).astype(np.int64)

@@ -1,0 +1,129 @@
+"""Special terms of a formula's right-hand side, in brms's syntax: residual correlation
+structures (``ar()``, ``ma()``, ``arma()``, ``cosy()``).
+
+A term is read as a Python call (``ast``): arguments are column names or numbers, by
+position or by keyword, never evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from ..errors import FormulaError
+
+# structure -> (its parameters in order, default values of p and q)
+AUTOCOR = {
+    "ar": ("time", "gr", "p"),
+    "ma": ("time", "gr", "q"),
+    "arma": ("time", "gr", "p", "q"),
+    "cosy": ("time", "gr"),
+}
+
+
+@dataclass(frozen=True)
+class AutocorTerm:
+    """A residual correlation structure within the levels of ``gr``, ordered by ``time``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"ar"``, ``"ma"``, ``"arma"`` or ``"cosy"`` (compound symmetry).
+    time : str or None
+        The column holding each row's time; None keeps the data's row order (time 1, 2, ...
+        within each level), as brms does.
+    gr : str or None
+        The grouping column; None: all rows form one series.
+    p, q : int
+        Autoregressive and moving-average orders (0 where the structure has none).
+    text : str
+        The term as written.
+    """
+
+    kind: str
+    time: str | None
+    gr: str | None
+    p: int
+    q: int
+    text: str
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The data columns the term reads."""
+        return tuple(c for c in (self.time, self.gr) if c is not None)
+
+
+def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
+    """The AutocorTerm if ``chunk`` is ``ar(...)``, ``ma(...)``, ... else None."""
+    call = _call(chunk)
+    if call is not None and call.func.id == "unstr":
+        raise FormulaError(
+            f"{chunk!r} in {text!r}: unstructured residual correlations are not supported "
+            "yet; cosy(), ar(), ma() and arma() are"
+        )
+    if call is None or call.func.id not in AUTOCOR:
+        return None
+    kind = call.func.id
+    names = AUTOCOR[kind]
+    values = _arguments(call, names, chunk, text)
+    orders = {"p": 1 if kind in ("ar", "arma") else 0, "q": 1 if kind in ("ma", "arma") else 0}
+    for order in ("p", "q"):
+        if order in values:
+            value = values[order]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise FormulaError(f"{chunk!r} in {text!r}: {order} must be a whole number >= 1")
+            if value != 1:
+                raise FormulaError(
+                    f"{chunk!r} in {text!r}: mixedbayes fits orders p = 1 and q = 1 "
+                    f"(ar, ma, arma); {order} = {value} is not supported"
+                )
+            orders[order] = value
+    for key in ("time", "gr"):
+        if key in values and not isinstance(values[key], str):
+            raise FormulaError(f"{chunk!r} in {text!r}: {key} must be a column name")
+    return AutocorTerm(
+        kind=kind, time=values.get("time"), gr=values.get("gr"), text=chunk.strip(), **orders
+    )
+
+
+def _call(chunk: str) -> ast.Call | None:
+    try:
+        tree = ast.parse(chunk.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name):
+        return tree
+    return None
+
+
+def _arguments(call: ast.Call, names: tuple[str, ...], chunk: str, text: str) -> dict:
+    """``{parameter: column name or number}`` from positional and keyword arguments."""
+    if len(call.args) > len(names):
+        raise FormulaError(
+            f"{chunk!r} in {text!r} has {len(call.args)} arguments; "
+            f"{call.func.id}() takes {', '.join(names)}"
+        )
+    pairs = list(zip(names, call.args, strict=False))
+    pairs += [(k.arg, k.value) for k in call.keywords]
+    values = {}
+    for name, node in pairs:
+        if name not in names:
+            raise FormulaError(
+                f"{chunk!r} in {text!r}: unknown argument {name!r}; "
+                f"{call.func.id}() takes {', '.join(names)}"
+            )
+        if name in values:
+            raise FormulaError(f"{chunk!r} in {text!r} gives {name} twice")
+        values[name] = _value(node, chunk, text)
+    return values
+
+
+def _value(node: ast.expr, chunk: str, text: str):
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str):
+        return node.value
+    raise FormulaError(
+        f"{chunk!r} in {text!r}: arguments must be column names or numbers, "
+        f"got {ast.unparse(node)!r}"
+    )

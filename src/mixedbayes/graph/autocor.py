@@ -1,0 +1,188 @@
+"""Residual correlation structures: each level's residuals are multivariate normal.
+
+Within a level of ``gr`` the residuals ``e = y - mu`` have covariance ``sigma^2 R`` with
+``R[i, j] = rho(|t_i - t_j|)`` (:mod:`mixedbayes.design.autocor`), ``sigma`` the marginal
+residual sd as in nlme and brms:
+
+- ``ar``, AR(1) ``e_t = phi e_{t-1} + innovation``: ``rho(h) = phi^h``;
+- ``ma``, MA(1) ``e_t = innovation_t + theta innovation_{t-1}``: ``rho(1) = theta /
+  (1 + theta^2)``, 0 beyond;
+- ``arma``, ARMA(1, 1): ``rho(1) = (1 + phi theta)(phi + theta) / (1 + 2 phi theta +
+  theta^2)``, ``rho(h) = phi^(h - 1) rho(1)``;
+- ``cosy``, compound symmetry: ``rho(h) = c`` for every ``h > 0``.
+
+When a grouping factor with the same levels as ``gr`` has random effects, they are
+integrated out with the residuals (``marginalize="auto"`` chooses it): a level's rows are
+``N(mu, sigma^2 R + Z S Z')``. Each level's covariance (at most T x T for the longest
+level) is factorized densely, in one batched Cholesky decomposition per gradient. Padded
+rows have unit variance, zero residual and no correlation, so they add exactly nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from ..design import Design, RandomBlock
+from ..design.autocor import AutocorDesign
+from ..priors import PriorSet
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def parameter_names(autocor: AutocorDesign) -> tuple[str, ...]:
+    """The structure's parameters, which are also their prior classes: ``ar``, ``ma``,
+    ``cosy``."""
+    term = autocor.term
+    return ("ar",) * term.p + ("ma",) * term.q + ("cosy",) * (term.kind == "cosy")
+
+
+def autocorrelation(kind: str, params: dict, max_lag: int, xp=np):
+    """``rho(0), ..., rho(max_lag)`` along a last axis; ``params`` are scalars, or arrays
+    of draws (then shape ``(draws, max_lag + 1)``). Written once for NumPy and PyTensor."""
+    h = np.arange(1, max_lag + 1, dtype=float)
+    first = _first(kind, params)
+    shape = xp.shape(first) if xp is np else ()
+    first = xp.reshape(first, (*shape, 1)) if xp is np else first
+    if kind in ("ar", "arma"):
+        phi = params["ar"]
+        phi = xp.reshape(phi, (*shape, 1)) if xp is np else phi
+        later = first * phi ** (h - 1.0)
+    elif kind == "ma":
+        later = first * (h == 1.0)
+    else:  # cosy
+        later = first * np.ones_like(h)
+    ones = np.ones((*shape, 1)) if xp is np else pt.ones((1,))
+    return xp.concatenate([ones, later], axis=-1)
+
+
+def _first(kind: str, params: dict):
+    """``rho(1)``."""
+    if kind == "ar":
+        return params["ar"]
+    if kind == "cosy":
+        return params["cosy"]
+    theta = params["ma"]
+    if kind == "ma":
+        return theta / (1.0 + theta**2)
+    phi = params["ar"]
+    return (1.0 + phi * theta) * (phi + theta) / (1.0 + 2.0 * phi * theta + theta**2)
+
+
+def correlation_matrices(autocor: AutocorDesign, params: dict, xp=np):
+    """``R`` per level, (..., levels, T, T): zeros off the diagonal and ones on it for
+    padded rows."""
+    acf = autocorrelation(autocor.kind, params, int(autocor.lags.max(initial=0)), xp)
+    keep = (autocor.mask[:, :, None] & autocor.mask[:, None, :]).astype(float)
+    pad_eye = np.eye(autocor.rows.shape[1])[None] * (~autocor.mask)[:, :, None]
+    return acf[..., autocor.lags] * keep + pad_eye
+
+
+def create_parameters(autocor: AutocorDesign, priors: PriorSet) -> dict:
+    """The structure's PyMC variables (``ar``, ``ma``, ``cosy``) from their priors."""
+    return {name: priors.get(name).create(name) for name in parameter_names(autocor)}
+
+
+def same_levels(autocor: AutocorDesign, block: RandomBlock) -> bool:
+    """Whether ``block``'s levels are exactly the levels of the structure's ``gr``."""
+    pairs = np.unique(autocor.index * block.n_levels + block.index)
+    return len(pairs) == len(autocor.levels) == block.n_levels
+
+
+def level_of_block(autocor: AutocorDesign, block: RandomBlock) -> np.ndarray:
+    """For each level of ``gr``, the matching level of ``block`` (:func:`same_levels`)."""
+    return block.index[autocor.rows[:, 0]]
+
+
+def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=None):
+    """Add the response's log density as the Potential ``autocor_loglik``.
+
+    ``mu`` is the mean per row (every sampled effect included), ``sigma`` a scalar or one
+    value per row; ``integrated`` is ``(block, chol)`` for a factor with the levels of
+    ``gr`` whose effects are integrated out.
+    """
+    autocor = design.autocor
+    R = correlation_matrices(autocor, params, xp=pt)
+    rows = np.maximum(autocor.rows, 0)
+    mask = autocor.mask.astype(float)
+    sd = pt.as_tensor(sigma)
+    sd = sd[rows] * mask if sd.ndim == 1 else sd * mask
+    V = R * sd[:, :, None] * sd[:, None, :] + np.eye(rows.shape[1])[None] * (1.0 - mask)[:, :, None]
+    if integrated is not None:
+        block, chol = integrated
+        Z = block.Z[rows] * mask[:, :, None]  # (levels, T, k)
+        ZL = pt.tensordot(Z, chol, axes=[[2], [0]])
+        V = V + pt.matmul(ZL, ZL.transpose(0, 2, 1))
+    residual = (design.y - mu)[rows] * mask
+    L = pt.linalg.cholesky(V)
+    w = pt.linalg.solve_triangular(L, residual[:, :, None], lower=True)
+    logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum()
+    n = float(design.n_obs)
+    return pm.Potential("autocor_loglik", -0.5 * (w**2).sum() - logdet - 0.5 * n * LOG_2PI)
+
+
+def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, random_seed=None):
+    """Draws of the effects of ``group`` integrated out with the residuals, from their
+    conditional posterior ``N(P^-1 h, P^-1)``, ``P = S^-1 + Z'V^-1 Z``, ``h = Z'V^-1 e``
+    per level (``V = sigma^2 R``, ``e`` the residual of everything else)."""
+    autocor, block = design.autocor, design.block(group)
+    stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
+    rng = np.random.default_rng(random_seed)
+    n_samples, k = stacked.sizes["sample"], len(block.coefs)
+    params = {name: stacked[name].values for name in parameter_names(autocor)}
+    sigma = stacked["sigma"].values
+    rows, mask = np.maximum(autocor.rows, 0), autocor.mask
+    Z = block.Z[rows] * mask[:, :, None]
+    cov = _covariance(block, stacked)
+    out = np.empty((n_samples, block.n_levels, k))
+    target = level_of_block(autocor, block)
+    step = max(1, 2_000_000 // max(1, rows.size * rows.shape[1]))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        R = correlation_matrices(autocor, {n: v[part] for n, v in params.items()})
+        V = R * (sigma[part, None, None, None] ** 2 * mask[:, :, None] * mask[:, None, :])
+        V = V + np.eye(rows.shape[1]) * (~mask)[:, :, None]
+        C = np.linalg.cholesky(V)  # (s, G, T, T)
+        e = autocor.padded(_residual(design, stacked, group, part))  # (s, G, T)
+        A = np.linalg.solve(C, np.broadcast_to(Z, (*C.shape[:2], *Z.shape[1:])))
+        b = np.linalg.solve(C, e[..., None])
+        P = np.linalg.inv(cov[part])[:, None] + np.swapaxes(A, -1, -2) @ A
+        h = (np.swapaxes(A, -1, -2) @ b)[..., 0]
+        chol_P = np.linalg.cholesky(P)
+        mean = np.linalg.solve(P, h[..., None])[..., 0]
+        noise = rng.standard_normal(mean.shape)[..., None]
+        out[part][:, target] = mean + np.linalg.solve(np.swapaxes(chol_P, -1, -2), noise)[..., 0]
+    dims = ("chain", "draw", block.group, f"{block.group}__coef")
+    values = out.reshape(posterior.sizes["chain"], posterior.sizes["draw"], block.n_levels, k)
+    coords = {block.group: list(block.levels), f"{block.group}__coef": list(block.coefs)}
+    coords |= {"chain": posterior.chain.values, "draw": posterior.draw.values}
+    return {f"r_{group}": xr.DataArray(values, dims=dims, coords=coords)}
+
+
+def _residual(design: Design, stacked, group: str, part: slice) -> np.ndarray:
+    """(draws in part, n): ``y - offset - X beta - sum_f Z_f r_f`` over the factors other
+    than ``group``."""
+    y = design.y - (design.offset if design.offset is not None else 0.0)
+    e = np.broadcast_to(y, (part.stop - part.start, y.size)).copy()
+    for j, term in enumerate(design.fixed_terms):
+        value = (
+            stacked["Intercept"].values[part]
+            if term == "Intercept"
+            else stacked["b"].sel(fixed_term=term).values[part]
+        )
+        e -= value[:, None] * design.X[:, j]
+    for other in design.blocks:
+        if other.group != group:
+            r = stacked[f"r_{other.group}"].values[part]  # (s, levels, k)
+            e -= np.einsum("snk,nk->sn", r[:, other.index, :], other.Z)
+    return e
+
+
+def _covariance(block: RandomBlock, stacked) -> np.ndarray:
+    """(samples, k, k) covariance of a level's effects."""
+    sd = stacked[f"sd_{block.group}"].values.reshape(stacked.sizes["sample"], -1)
+    name = f"cor_{block.group}"
+    cor = stacked[name].values if name in stacked else np.eye(sd.shape[1])[None]
+    return sd[:, :, None] * cor * sd[:, None, :]
