@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formula import Formula
+from ..formula.special import SmoothTerm
 from .additions import Additions
 from .autocor import AutocorDesign
 
@@ -37,6 +38,9 @@ class RandomBlock:
         The distributional parameter whose predictor the block enters (``"mu"``); for
         another one, ``group`` carries its prefix (``"sigma_student"``), so that the
         model's variables (``sd_sigma_student``) and dimensions stay distinct.
+    smooth : SmoothTerm or None
+        For the penalized part of a smooth ``s(x)``: one level, ``Z`` its basis columns,
+        and one sd (``sds``) shared by every coefficient.
     """
 
     group: str
@@ -48,6 +52,7 @@ class RandomBlock:
     corr_groups: tuple[tuple[int, ...], ...]
     part_specs: tuple = field(repr=False, default=())
     dpar: str = "mu"
+    smooth: SmoothTerm | None = None
 
     @property
     def label(self) -> str:
@@ -152,3 +157,8 @@ class Design:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(block.group for block in self.blocks)
+
+    @property
+    def factor_blocks(self) -> tuple[RandomBlock, ...]:
+        """The blocks of grouping factors: every block but the penalized parts of smooths."""
+        return tuple(block for block in self.blocks if block.smooth is None)

@@ -144,6 +144,8 @@ def combine_factors(data: pd.DataFrame, factors: tuple[str, ...]) -> tuple[np.nd
     Only combinations present in the data become levels, ordered by the factors' own level
     order, labelled ``"a:b"``.
     """
+    if not factors:  # a smooth's penalized part: every row in one level
+        return np.zeros(len(data), dtype=np.int64), ["all"]
     per_factor = [level_labels(data[factor]) for factor in factors]
     if len(per_factor) == 1:
         return per_factor[0]

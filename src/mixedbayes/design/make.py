@@ -19,6 +19,7 @@ from .autocor import encode_autocor
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
 from .response import encode_response
+from .smooth_transforms import SMOOTH_CONTEXT, smooth_labels
 
 
 def make_design(
@@ -53,7 +54,7 @@ def make_design(
     family = get_family(family)
     formula = with_default_dpars(parse_model_formula(formula), family)
     check_data(data, "data")
-    context = dict(context or {})
+    context = {**SMOOTH_CONTEXT, **(context or {})}
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)
 
@@ -63,6 +64,7 @@ def make_design(
     response = encode_response(formula, clean, family, evaluated)
     additions = encode_additions(formula, clean, family, response.y, evaluated)
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
+    fixed_terms = smooth_labels(fixed_terms, smooths(formula))
     _check_rank(X, fixed_terms)
     _check_group_names(formula)
     blocks = tuple(_block(term, clean, context) for term in formula.groups)
@@ -100,6 +102,11 @@ def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions):
     return encode_autocor(term, data)
 
 
+def smooths(formula: Formula) -> list:
+    """The formula's smooth terms ``s(x)``."""
+    return [term.smooth for term in formula.groups if term.smooth is not None]
+
+
 def with_default_dpars(formula: Formula, family: Family) -> Formula:
     """``formula`` with an intercept-only formula (``zi ~ 1``) for each parameter the
     family always predicts and ``bf()`` left out."""
@@ -135,6 +142,7 @@ def _part(part: Formula, data, context, response, links) -> Design:
     """The design of one distributional parameter's formula (same rows as mu's)."""
     what = f"{part.dpar} formula"
     X, terms, spec = _matrix(part.fixed, data, context, f"{what} {part.text!r}")
+    terms = smooth_labels(terms, smooths(part))
     _check_rank(X, terms)
     blocks = tuple(_block(term, data, context, part.dpar) for term in part.groups)
     return Design(
@@ -282,6 +290,7 @@ def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
 def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu") -> RandomBlock:
     index, levels = combine_factors(data, term.factors)
     matrices, coefs, corr_groups, specs = [], [], [], []
+    smooths_of = [term.smooth] if term.smooth is not None else []
     for part in term.parts:
         Z, names, spec = _matrix(
             part.expr, data, context, f"random term ({part.expr} | {term.group})"
@@ -290,7 +299,7 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "m
         positions = tuple(range(start, start + len(names)))
         corr_groups += [positions] if part.correlated else [(p,) for p in positions]
         matrices.append(Z)
-        coefs += names
+        coefs += smooth_labels(names, smooths_of)
         specs.append(spec)
     duplicates = sorted({c for c in coefs if coefs.count(c) > 1})
     if duplicates:
@@ -298,7 +307,7 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "m
             f"grouping factor {term.group!r} has {duplicates} in more than one bar term; "
             "write each coefficient once, e.g. (1 + x | g) rather than (1 | g) + (1 + x | g)"
         )
-    if len(levels) == 1:
+    if len(levels) == 1 and term.smooth is None:
         warnings.warn(
             f"grouping factor {term.group!r} has a single level; its variance is identified "
             "only by its prior",
@@ -315,4 +324,5 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "m
         corr_groups=tuple(corr_groups),
         part_specs=tuple(specs),
         dpar=dpar,
+        smooth=term.smooth,
     )

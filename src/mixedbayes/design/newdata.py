@@ -23,6 +23,7 @@ from ..errors import DataError
 from .blocks import Design
 from .columns import level_labels, variables
 from .make import as_frame, check_data, evaluate, offset
+from .smooth_transforms import SMOOTH_CONTEXT
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
 
@@ -52,12 +53,11 @@ class NewDesign:
 
 def training_rows(design: Design, include_random: bool = True) -> NewDesign:
     """The training data itself as a NewDesign (every level seen)."""
-    blocks = ()
-    if include_random:
-        blocks = tuple(
-            NewBlock(b.group, b.index.astype(np.int64), b.Z, (), np.full(len(b.index), -1))
-            for b in design.blocks
-        )
+    blocks = tuple(  # a smooth's penalized part belongs to the population curve
+        NewBlock(b.group, b.index.astype(np.int64), b.Z, (), np.full(len(b.index), -1))
+        for b in design.blocks
+        if include_random or b.smooth is not None
+    )
     return NewDesign(X=design.X, offset=design.offset, trials=design.trials, blocks=blocks)
 
 
@@ -79,11 +79,15 @@ def encode_newdata(
     """
     data = as_frame(data, "newdata")
     check_data(data, "newdata")
-    context = dict(context or {})
+    context = {**SMOOTH_CONTEXT, **(context or {})}
     formula = design.formula
     expressions = [(formula.fixed, False), *((e, True) for e in formula.offsets)]
-    if include_random:
-        expressions += [(part.expr, False) for term in formula.groups for part in term.parts]
+    expressions += [
+        (part.expr, False)
+        for term in formula.groups
+        if include_random or term.smooth is not None
+        for part in term.parts
+    ]
     if need_trials:
         lhs = (formula.trials, formula.failures, formula.response)
         expressions += [(e, True) for e in lhs if e]
@@ -92,9 +96,11 @@ def encode_newdata(
 
     X = _encode(design.fixed_spec, data, context, "fixed-effect predictor")
     trials = _trials(design, data, context) if need_trials else None
-    blocks = ()
-    if include_random:
-        blocks = tuple(_new_block(block, data, context) for block in design.blocks)
+    blocks = tuple(
+        _new_block(block, data, context)
+        for block in design.blocks
+        if include_random or block.smooth is not None
+    )
     return NewDesign(X=X, offset=offset(formula, data, context), trials=trials, blocks=blocks)
 
 
@@ -191,6 +197,8 @@ def _new_block(block, data: pd.DataFrame, context: Mapping) -> NewBlock:
 
 def _row_labels(data: pd.DataFrame, factors: tuple[str, ...]) -> list[str]:
     """Each row's level name, spelled as in training (``"a:b"`` for interactions)."""
+    if not factors:  # a smooth's single level
+        return ["all"] * len(data)
     per_factor = []
     for factor in factors:
         codes, names = level_labels(data[factor])

@@ -19,7 +19,7 @@ import formulaic
 from ..errors import FormulaError
 from .response import is_number, parse_response
 from .scan import call_argument, check_parentheses, pointer, scan, top_level_positions
-from .special import autocor_term
+from .special import autocor_term, smooth_term
 from .terms import Formula, GroupTerm, RandomPart
 
 _NAME = re.compile(r"^(`[^`]+`|[^\W\d][\w.]*|\.[\w.]*)$")  # identifiers, any script
@@ -77,6 +77,12 @@ def parse_formula(text: str) -> Formula:
                 raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
             _check_syntax(offset, text, text.find(offset, start), f"offset {chunk!r}")
             offsets.append(offset)
+        elif (smooth := smooth_term(chunk, text, [t.group for t in bar_terms])) is not None:
+            if sign == "-":
+                raise FormulaError(f"cannot subtract smooth term {chunk!r} in {text!r}")
+            fixed_chunks.append(smooth.fixed)
+            part = RandomPart(expr=smooth.random, correlated=False)
+            bar_terms.append(GroupTerm(group=smooth.name, factors=(), parts=(part,), smooth=smooth))
         elif (structure := autocor_term(chunk, text)) is not None:
             if autocor or sign == "-":
                 raise FormulaError(f"{text!r}: at most one correlation structure, added with +")

@@ -127,3 +127,73 @@ def _value(node: ast.expr, chunk: str, text: str):
         f"{chunk!r} in {text!r}: arguments must be column names or numbers, "
         f"got {ast.unparse(node)!r}"
     )
+
+
+SMOOTHS = {"s": ("x", "k", "bs", "by")}
+SMOOTH_BASES = ("tp", "cr")
+
+
+@dataclass(frozen=True)
+class SmoothTerm:
+    """A penalized regression spline ``s(x, k = 10, bs = "tp")`` in mixed-model form
+    (mgcv's ``smooth2random``, :mod:`mixedbayes.design.smooth`): its unpenalized part is a
+    fixed effect (``fixed``), its penalized part a random block of one level whose
+    coefficients share one sd (``random``).
+
+    Attributes
+    ----------
+    x : str
+        The covariate (a column).
+    k : int
+        The basis dimension (mgcv's ``k``): ``k - 2`` penalized coefficients for m = 2.
+    bs : str
+        ``"tp"`` (thin-plate regression spline, mgcv's default) or ``"cr"`` (cubic
+        regression spline).
+    name : str
+        brms's label: ``"sx_1"`` for the first smooth of ``x``.
+    text : str
+        The term as written.
+    """
+
+    x: str
+    k: int
+    bs: str
+    name: str
+    text: str
+
+    @property
+    def fixed(self) -> str:
+        """The fixed part's formulaic expression."""
+        return f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
+
+    @property
+    def random(self) -> str:
+        """The penalized part's formulaic expression (no intercept)."""
+        return f"0 + smooth_random({self.x}, k={self.k}, bs={self.bs!r})"
+
+
+def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | None:
+    """The SmoothTerm if ``chunk`` is ``s(...)``, else None; ``taken`` lists the names of
+    the formula's earlier smooths."""
+    call = _call(chunk)
+    if call is not None and call.func.id in ("t2", "te", "gp"):
+        raise FormulaError(
+            f"{chunk!r} in {text!r}: {call.func.id}() terms are not supported yet; "
+            "s(x), s(x, k = 10) and s(x, bs = 'cr') are"
+        )
+    if call is None or call.func.id not in SMOOTHS:
+        return None
+    values = _arguments(call, SMOOTHS["s"], chunk, text)
+    x = values.get("x")
+    if not isinstance(x, str):
+        raise FormulaError(f"{chunk!r} in {text!r}: s() takes one covariate, a column name")
+    if "by" in values:
+        raise FormulaError(f"{chunk!r} in {text!r}: s(x, by = ...) is not supported yet")
+    k = values.get("k", 10)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 3:
+        raise FormulaError(f"{chunk!r} in {text!r}: k must be a whole number >= 3")
+    bs = values.get("bs", "tp")
+    if bs not in SMOOTH_BASES:
+        raise FormulaError(f"{chunk!r} in {text!r}: bs must be one of {list(SMOOTH_BASES)}")
+    name = f"s{x}_{sum(n.startswith(f's{x}_') for n in taken) + 1}"
+    return SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip())

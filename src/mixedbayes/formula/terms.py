@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .special import AutocorTerm
+from .special import AutocorTerm, SmoothTerm
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,15 @@ class GroupTerm:
     """All random-effect parts that share one grouping factor.
 
     ``group`` is the factor's name as the formula writes it (``"hospital:ward"``), and
-    ``factors`` the data columns whose combination defines its levels.
+    ``factors`` the data columns whose combination defines its levels. The penalized part
+    of a smooth ``s(x)`` is a term too: ``smooth`` holds the SmoothTerm, ``factors`` is
+    empty (one level) and its coefficients share one sd.
     """
 
     group: str
     factors: tuple[str, ...]
     parts: tuple[RandomPart, ...]
+    smooth: SmoothTerm | None = None
 
 
 @dataclass(frozen=True)

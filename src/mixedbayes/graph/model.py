@@ -284,8 +284,12 @@ def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = Fals
     and one slope) as two sds and a correlation instead (:func:`_pairs_factor`).
     """
     g, dim = block.group, coef_dim(block.group)
-    sd_priors = [priors.get(block.prior_class("sd"), block.label, coef) for coef in block.coefs]
     k = len(block.coefs)
+    if block.smooth is not None:  # a smooth's penalized part: one sd, independent effects
+        sds = priors.get(block.prior_class("sds"), block.label).create(f"sds_{g}")
+        pm.Deterministic(f"sd_{g}", pt.repeat(sds[None], k), dims=dim)
+        return _lower({(j, j): sds for j in range(k)}, k)
+    sd_priors = [priors.get(block.prior_class("sd"), block.label, coef) for coef in block.coefs]
     if not block.correlated_groups:
         sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)
         return _lower({(j, j): sd[j] for j in range(k)}, k)

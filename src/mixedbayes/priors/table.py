@@ -84,6 +84,10 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
                 PriorEntry("b", None, term, Prior("Normal", mu=0, sigma=sigma), "default")
             )
     for block in design.blocks:
+        if block.smooth is not None:  # one sd for the smooth's penalized coefficients
+            prior = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
+            entries.append(PriorEntry("sds", block.group, None, prior, "default"))
+            continue
         for j, coef in enumerate(block.coefs):
             sigma = 2.5 * scale / _spread(block.Z[:, j])
             prior = Prior("HalfStudentT", nu=3, sigma=sigma)
@@ -131,6 +135,10 @@ def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]
             prior = Prior("Normal", mu=0, sigma=2.5 / _spread(part.X[:, j]))
             entries.append(PriorEntry(f"{prefix}b", None, term, prior, "default"))
     for block in part.blocks:
+        if block.smooth is not None:
+            prior = Prior("HalfStudentT", nu=3, sigma=2.5)
+            entries.append(PriorEntry(f"{prefix}sds", block.label, None, prior, "default"))
+            continue
         for j, coef in enumerate(block.coefs):
             prior = Prior("HalfStudentT", nu=3, sigma=2.5 / _spread(block.Z[:, j]))
             entries.append(PriorEntry(f"{prefix}sd", block.label, coef, prior, "default"))
@@ -211,9 +219,9 @@ def _parse_key(key, value) -> tuple[str, str | None, str | None]:
         if len(rest) > 1:
             raise PriorError(f"prior key {key!r}: class 'b' takes at most a coefficient")
         return cls, None, (rest[0] if rest else None)
-    if base in ("sd", "cor"):
-        if base == "cor" and len(rest) > 1:
-            raise PriorError(f"prior key {key!r}: class 'cor' takes at most a group")
+    if base in ("sd", "cor", "sds"):
+        if base in ("cor", "sds") and len(rest) > 1:
+            raise PriorError(f"prior key {key!r}: class {base!r} takes at most a group")
         return cls, (rest[0] if rest else None), (rest[1] if len(rest) > 1 else None)
     if rest:
         raise PriorError(f"prior key {key!r}: class {cls!r} cannot be narrowed")
@@ -222,7 +230,7 @@ def _parse_key(key, value) -> tuple[str, str | None, str | None]:
 
 def base_class(cls: str) -> str:
     """A prior class without its dpar prefix: ``"sigma_b"`` -> ``"b"``."""
-    for base in ("Intercept", "b", "sd", "cor"):
+    for base in ("Intercept", "b", "sd", "cor", "sds"):
         if cls.endswith(f"_{base}"):
             return base
     return cls

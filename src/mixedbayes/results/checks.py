@@ -54,7 +54,7 @@ def icc_table(fit, prob: float = 0.95) -> pd.DataFrame:
         )
     residual = np.broadcast_to(residual, (stacked.sizes["sample"],))
     intercepts = {}
-    for block in model.design.blocks:
+    for block in model.design.factor_blocks:
         if "Intercept" in block.coefs:
             sd = stacked[f"sd_{block.group}"].sel({coef_dim(block.group): "Intercept"})
             intercepts[block.group] = sd.values**2

@@ -23,7 +23,7 @@ def effect_draws(posterior, design, fixed: bool) -> list[tuple]:
     stacked = posterior.stack(sample=("chain", "draw"))
     out = []
     for part in design.parts:
-        for block in part.blocks:
+        for block in part.factor_blocks:
             r = stacked[f"r_{block.group}"]
             for term in block.coefs:
                 draws = r.sel({coef_dim(block.group): term}).transpose("sample", ...).values

@@ -26,7 +26,14 @@ from .io import save_fit
 from .predict import predict
 from .report import Summary
 from .stats import check_prob
-from .tables import cor_table, diagnostics_line, fixef_table, response_note, varcorr_table
+from .tables import (
+    cor_table,
+    diagnostics_line,
+    fixef_table,
+    response_note,
+    smooths_table,
+    varcorr_table,
+)
 
 
 class Fit(PlotMethods):
@@ -83,6 +90,11 @@ class Fit(PlotMethods):
         ess_bulk, ess_tail`` with terms ``ar[1]``, ``ma[1]`` or ``cosy`` (empty without
         one)."""
         return autocor_table(self.posterior, self.model.design.autocor, check_prob(prob))
+
+    def smooths(self, prob: float = 0.95) -> pd.DataFrame:
+        """The smooth terms' sds: ``term, estimate, sd, lower, upper, rhat, ess_bulk,
+        ess_tail, dpar`` with terms ``sds(sx_1)`` (brms's names; empty without smooths)."""
+        return smooths_table(self.posterior, self.model.design, check_prob(prob))
 
     def ranef(self, prob: float = 0.95) -> pd.DataFrame:
         """Random effects: ``group_var, term, group, value, se, lower, upper``.
@@ -185,7 +197,7 @@ class Fit(PlotMethods):
         k = np.asarray(result.pareto_k)
         high = int((k > result.good_k).sum())
         if high:
-            groups = sorted(self.model.design.blocks, key=lambda b: -b.n_levels)
+            groups = sorted(self.model.design.factor_blocks, key=lambda b: -b.n_levels)
             by = f", group={groups[0].label!r}" if groups else ""
             warnings.warn(
                 f"{high} of {k.size} rows have Pareto k > {result.good_k:.2f}: PSIS-LOO is "
@@ -321,7 +333,7 @@ class Fit(PlotMethods):
         design, model = self.model.design, self.model
         posterior = self.posterior
         tuning = self.idata.posterior.attrs.get("tuning_steps", "?")
-        groups = ", ".join(f"{b.group} ({b.n_levels} levels)" for b in design.blocks)
+        groups = ", ".join(f"{b.group} ({b.n_levels} levels)" for b in design.factor_blocks)
         header = [
             (
                 "Model",
@@ -362,6 +374,10 @@ class Fit(PlotMethods):
         if len(cor):
             correlations = cor if multi else cor.drop(columns="dpar")
             sections.append((f"Random-effect correlations ({pct} interval)", correlations))
+        smooths = self.smooths(prob)
+        if len(smooths):
+            smooths = smooths if multi else smooths.drop(columns="dpar")
+            sections.append((f"Smooth terms ({pct} interval)", smooths.drop(columns="ess_tail")))
         if design.autocor is not None:
             title = f"Correlation structure, {design.autocor.term.text} ({pct} interval)"
             sections.append((title, self.autocor(prob).drop(columns="ess_tail")))

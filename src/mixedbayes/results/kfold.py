@@ -99,7 +99,7 @@ def fold_ids(fit, k: int, group: str | None, random_seed=None) -> np.ndarray:
 def _group_codes(fit, group: str) -> np.ndarray:
     """Integer codes of ``group`` per design row: a grouping factor or a data column."""
     design = fit.model.design
-    for block in design.blocks:
+    for block in design.factor_blocks:
         if group in (block.label, block.group):
             return block.index.astype(int)
     clean = _clean_data(fit)

@@ -113,13 +113,13 @@ def plot_effects(
             base[c] = clean[c].mean()
         else:
             base[c] = clean[c].mode().iloc[0]
-    block = next((b for b in design.blocks if by == b.group or (by,) == b.factors), None)
+    block = next((b for b in design.factor_blocks if by == b.group or (by,) == b.factors), None)
     include, new_groups = include_random, "sample"
     what = "new group" if include_random else "population level"
     if groups is not None or block is not None:
-        if block is None and (by is not None or not design.blocks):
+        if block is None and (by is not None or not design.factor_blocks):
             raise ValueError("groups= needs by= to be a grouping factor, or a model with one")
-        block = block or design.blocks[0]
+        block = block or design.factor_blocks[0]
         index, labels = combine_factors(clean, block.factors)
         first = {labels[i]: row for row, i in reversed(list(enumerate(index)))}
         default = block.levels[:8] if groups is None else groups
@@ -181,7 +181,7 @@ def plot_trajectories(fit, x=None, group=None, data=None, n_groups=12, random_se
     design = fit.model.design
     if fit.model.family.response == "ordinal":
         raise ValueError("trajectories are not available for ordinal models; use plot_ppc")
-    if not design.blocks:
+    if not design.factor_blocks:
         raise ValueError("the model has no grouping factor")
     block = design.block(_choose(group, design.groups, "grouping factor")[0])
     name, xvalues = _trajectory_x(fit, block, x, data)

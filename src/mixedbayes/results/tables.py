@@ -109,7 +109,22 @@ _VARCORR += ["rhat", "ess_bulk", "ess_tail", "dpar"]
 
 def all_blocks(design) -> list:
     """The random blocks of every distributional parameter, mu's first."""
-    return [block for part in design.parts for block in part.blocks]
+    return [block for part in design.parts for block in part.factor_blocks]
+
+
+def smooths_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
+    """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail, dpar``: the sd of each
+    smooth's penalized coefficients, ``sds(sx_1)`` as brms names it."""
+    rows = [
+        summarize(posterior[f"sds_{block.group}"], prob).assign(
+            term=f"sds({block.label})", dpar=block.dpar
+        )
+        for part in design.parts
+        for block in part.blocks
+        if block.smooth is not None
+    ]
+    columns = ["term", *COLUMNS, "dpar"]
+    return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
 
 
 def cor_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:

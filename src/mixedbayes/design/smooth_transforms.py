@@ -1,0 +1,67 @@
+"""``s(x)`` inside formulaic: two stateful transforms hold a smooth's basis.
+
+The parser rewrites ``s(x, k = 10)`` into the fixed term ``smooth_fixed(x, k=10,
+bs='tp')`` and the one-level random term ``(0 + smooth_random(x, ...) | sx_1)``
+(:mod:`mixedbayes.formula.special`). Each transform builds the basis from the training
+rows on first use (:func:`mixedbayes.design.smooth.smooth_basis`) and keeps it in
+formulaic's model spec, so new data (predictions, k-fold) are evaluated with the training
+knots and matrices, as mgcv's ``PredictMat`` does: a cubic regression spline continues
+linearly beyond its outer knots, a thin-plate spline follows its radial basis.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from formulaic.materializers.types import FactorValues
+from formulaic.transforms import stateful_transform
+
+from .smooth import smooth_basis
+
+
+def _columns(values: np.ndarray) -> FactorValues:
+    return FactorValues(
+        {i + 1: values[:, i] for i in range(values.shape[1])},
+        kind="numerical",
+        spans_intercept=False,
+        format="{name}[{field}]",
+        encoded=False,
+    )
+
+
+def _basis(x, k: int, bs: str, state: dict):
+    if "basis" not in state:
+        state["basis"] = smooth_basis(np.asarray(x, dtype=float), k, bs)
+    return state["basis"]
+
+
+@stateful_transform
+def smooth_fixed(x, k=10, bs="tp", _state=None, _metadata=None, _spec=None):
+    """The unpenalized columns of ``s(x)`` (mgcv's ``Xf``)."""
+    return _columns(_basis(x, k, bs, _state).fixed(np.asarray(x, dtype=float)))
+
+
+@stateful_transform
+def smooth_random(x, k=10, bs="tp", _state=None, _metadata=None, _spec=None):
+    """The penalized columns of ``s(x)``, scaled to an identity penalty (``Xr``)."""
+    return _columns(_basis(x, k, bs, _state).random(np.asarray(x, dtype=float)))
+
+
+SMOOTH_CONTEXT = {"smooth_fixed": smooth_fixed, "smooth_random": smooth_random}
+
+_FIELD = re.compile(r"^smooth_random\([^)]*\)\[(\d+)\]$")
+
+
+def smooth_labels(names, smooths) -> tuple[str, ...]:
+    """Column names with the transforms spelled as brms does: the fixed part of the
+    smooth ``sx_1`` is ``sx_1`` (``sx_1[2]`` for a second column), a penalized column
+    ``"1"``, ``"2"``, ... ."""
+    out = []
+    for name in names:
+        for term in smooths:
+            if name.startswith(term.fixed + "["):
+                field = name[len(term.fixed) + 1 : -1]
+                name = term.name if field == "1" else f"{term.name}[{field}]"
+        out.append(_FIELD.sub(r"\1", name))
+    return tuple(out)
