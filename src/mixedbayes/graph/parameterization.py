@@ -26,7 +26,15 @@ CENTER_ABOVE = 2.0  # kappa above which a factor is centered
 
 
 def data_weight(design: Design, block: RandomBlock) -> float:
-    """``kappa`` of the module docstring for ``block``'s intercept (0 without one)."""
+    """``kappa`` of the module docstring for ``block``'s intercept (0 without one).
+
+    A smooth's penalized part (one level whose coefficients every row informs) counts as
+    infinitely data-rich: sampled, it is centered, and in Gaussian models it is integrated
+    out along with the largest factor (:mod:`mixedbayes.graph.woodbury`). Sampled
+    non-centered, ``y ~ s(x) + (1 | g)`` on 400 rows took 273 leapfrog steps per draw.
+    """
+    if block.smooth is not None:
+        return np.inf
     if "Intercept" not in block.coefs or block.n_levels < 2:
         return 0.0
     y = design.y - (design.offset if design.offset is not None else 0.0)
