@@ -299,3 +299,41 @@ def test_structure_correlation_matrix_pads_are_identity(data):
     c = autocor.levels.index("c")  # a single row, padded to five
     np.testing.assert_array_equal(R[c], np.eye(5))
     assert np.all(np.linalg.eigvalsh(R) > 0)
+
+
+@pytest.mark.parametrize("kind", ["ar", "arma"])
+def test_log_density_with_an_integrated_random_slope_matches_the_dense_normal(data, kind):
+    """AR(1) takes its innovations path (no R formed), ARMA the dense one: both equal
+    N(mu, sigma^2 R + Z S Z') with S from the sds and correlation at the point."""
+    model = mb.Model(f"y ~ x + (1 + x | g) + {kind}(t, g)", data)
+    m = model.marginal_model("g")
+    point = _point(m, seed=5)
+    params = [n for n in ("ar", "ma") if n in m.named_vars]
+    values = _values(
+        m, ["autocor_loglik", "Intercept", "b", "sigma", "sd_g", "cor_g", *params], point
+    )
+    x = data["x"].to_numpy()
+    mu = values["Intercept"] + values["b"][0] * x
+    S = np.outer(values["sd_g"], values["sd_g"]) * values["cor_g"]
+    Z = np.column_stack([np.ones_like(x), x])
+    same = (data["g"].to_numpy()[:, None] == data["g"].to_numpy()[None, :]).astype(float)
+    V = _dense_covariance(data, kind, {n: float(values[n]) for n in params}, values["sigma"])
+    V = V + (Z @ S @ Z.T) * same
+    expected = stats.multivariate_normal(mu, V).logpdf(data["y"])
+    np.testing.assert_allclose(values["autocor_loglik"], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["ar", "cosy"])
+def test_a_sigma_formula_scales_each_rows_residual(data, kind):
+    """sigma ~ x: the covariance is D R D with D the rows' sigmas."""
+    model = mb.Model(mb.bf(f"y ~ x + {kind}(t, g)", sigma="~ x"), data)
+    m = model.pymc_model
+    point = _point(m, seed=6)
+    names = ["autocor_loglik", "Intercept", "b", "sigma_Intercept", "sigma_b", kind]
+    values = _values(m, names, point)
+    x = data["x"].to_numpy()
+    mu = values["Intercept"] + values["b"][0] * x
+    sd = np.exp(values["sigma_Intercept"] + values["sigma_b"][0] * x)
+    R = _dense_covariance(data, kind, {kind: float(values[kind])}, 1.0)
+    expected = stats.multivariate_normal(mu, R * np.outer(sd, sd)).logpdf(data["y"])
+    np.testing.assert_allclose(values["autocor_loglik"], expected, rtol=1e-10)

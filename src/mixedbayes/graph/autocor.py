@@ -104,11 +104,15 @@ def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=N
     ``gr`` whose effects are integrated out.
     """
     autocor = design.autocor
-    R = correlation_matrices(autocor, params, xp=pt)
     rows = np.maximum(autocor.rows, 0)
     mask = autocor.mask.astype(float)
     sd = pt.as_tensor(sigma)
     sd = sd[rows] * mask if sd.ndim == 1 else sd * mask
+    if autocor.kind == "ar":
+        residual = (design.y - mu)[rows] * mask
+        logp = _ar1_logp(autocor, params["ar"], sd, residual, integrated)
+        return pm.Potential("autocor_loglik", logp - 0.5 * design.n_obs * LOG_2PI)
+    R = correlation_matrices(autocor, params, xp=pt)
     V = R * sd[:, :, None] * sd[:, None, :] + np.eye(rows.shape[1])[None] * (1.0 - mask)[:, :, None]
     if integrated is not None:
         block, chol = integrated
@@ -121,6 +125,49 @@ def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=N
     logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum()
     n = float(design.n_obs)
     return pm.Potential("autocor_loglik", -0.5 * (w**2).sum() - logdet - 0.5 * n * LOG_2PI)
+
+
+def _ar1_logp(autocor: AutocorDesign, phi, sd, residual, integrated):
+    """AR(1) through its innovations, without forming ``R`` (O(rows) per level).
+
+    With ``u = e / sigma`` (per row) and ``a_j = phi^(t_j - t_(j-1))`` for a row after
+    another of its level (0 for a level's first row), ``w_j = (u_j - a_j u_(j-1)) /
+    sqrt(1 - a_j^2)`` are independent standard normals: ``C R C' = I``, ``log|R| =
+    sum log(1 - a_j^2)``. An integrated block's covariates ``W = Z / sigma`` transform
+    alike, and per level ``log|I + W~ S W~'| = log|K|``, ``K = I + L'W~'W~L``, with the
+    quadratic form reduced by ``c'K^-1 c``, ``c = L'W~'w`` (``S = L L'``).
+    """
+    mask = autocor.mask.astype(float)
+    previous = np.zeros_like(mask)
+    previous[:, 1:] = mask[:, 1:] * mask[:, :-1]
+    gaps = np.ones_like(mask)
+    gaps[:, 1:] = np.where(previous[:, 1:] > 0, np.diagonal(autocor.lags, 1, 1, 2), 1.0)
+    a = previous * phi**gaps
+    scale = 1.0 / pt.sqrt(1.0 - a**2)
+
+    def innovations(x):  # x: (levels, T) or (levels, T, k)
+        shifted = pt.concatenate([pt.zeros_like(x[:, :1]), x[:, :-1]], axis=1)
+        factor = (a, scale) if x.ndim == 2 else (a[:, :, None], scale[:, :, None])
+        return (x - factor[0] * shifted) * factor[1]
+
+    safe_sd = sd + (1.0 - mask)  # 1 on padding, whose residual is 0
+    w = innovations(residual / safe_sd)
+    logp = -0.5 * (w**2).sum() + pt.log(scale).sum() - pt.log(safe_sd).sum()
+    if integrated is None:
+        return logp
+    block, chol = integrated
+    rows = np.maximum(autocor.rows, 0)
+    W = innovations(block.Z[rows] * mask[:, :, None] / safe_sd[:, :, None])  # (G, T, k)
+    WL = pt.tensordot(W, chol, axes=[[2], [0]])
+    c = (WL * w[:, :, None]).sum(axis=1)  # (G, k)
+    if len(block.coefs) == 1:
+        K = 1.0 + (WL[:, :, 0] ** 2).sum(axis=1)
+        return logp - 0.5 * pt.log(K).sum() + 0.5 * (c[:, 0] ** 2 / K).sum()
+    K = pt.eye(len(block.coefs))[None] + pt.matmul(WL.transpose(0, 2, 1), WL)
+    L = pt.linalg.cholesky(K)
+    v = pt.linalg.solve_triangular(L, c[:, :, None], lower=True)
+    logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum()
+    return logp - logdet + 0.5 * (v**2).sum()
 
 
 def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, random_seed=None):

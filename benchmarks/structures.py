@@ -1,0 +1,102 @@
+"""ESS per second of a model with a correlation structure or a smooth term against the same
+model without it, in one process on the same data and draws.
+
+    .venv/bin/python benchmarks/structures.py [--json benchmarks/results-structures.json]
+
+Each model is fitted twice; the second fit (compiled programs cached) is timed, so the
+ratio compares sampling, not compilation; the first fit's wall time is reported as well.
+ESS is the minimum bulk ESS over the population-level parameters (fixed effects, sds,
+correlations, sigma, and the structure's ar/ma/cosy or the smooth's sds), as in
+benchmarks/metrics.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+import mixedbayes as mb  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+PAIRS = [  # (name, data, with the term, without it)
+    (
+        "gpa_ar1",
+        "gpa",
+        "gpa ~ occasion + (1 | student) + ar(time = occasion, gr = student)",
+        "gpa ~ occasion + (1 | student)",
+    ),
+    (
+        "sleepstudy_ar1",
+        "sleepstudy",
+        "Reaction ~ Days + (1 + Days | Subject) + ar(Days, Subject)",
+        "Reaction ~ Days + (1 + Days | Subject)",
+    ),
+    (
+        "sleepstudy_smooth",
+        "sleepstudy",
+        "Reaction ~ s(Days, k = 5) + (1 | Subject)",
+        "Reaction ~ Days + (1 | Subject)",
+    ),
+]
+POPULATION = ("Intercept", "b", "sigma", "ar", "ma", "cosy")
+
+
+def min_bulk_ess(fit) -> float:
+    names = [n for n in fit.posterior.data_vars if n in POPULATION or n.startswith(("sd_", "sds_"))]
+    ess = az.ess(fit.posterior[names], method="bulk")
+    values = np.concatenate([np.ravel(ess[n].values) for n in names])
+    return float(np.nanmin(values))
+
+
+def measure(formula: str, data: pd.DataFrame, args) -> dict:
+    kwargs = dict(draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False)
+    start = time.perf_counter()
+    mb.Model(formula, data).fit(random_seed=1, **kwargs)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    fit = mb.Model(formula, data).fit(random_seed=2, **kwargs)
+    wall = time.perf_counter() - start
+    ess = min_bulk_ess(fit)
+    return {
+        "formula": formula,
+        "first_fit_s": round(first, 2),
+        "fit_s": round(wall, 2),
+        "min_bulk_ess": round(ess, 1),
+        "ess_per_s": round(ess / wall, 1),
+        "integrated": fit.posterior.attrs.get("marginalized", ""),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results-structures.json"))
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    rows = []
+    for name, data_name, with_term, without in PAIRS:
+        data = pd.read_csv(DATA / f"{data_name}.csv")
+        term, plain = measure(with_term, data, args), measure(without, data, args)
+        ratio = term["ess_per_s"] / plain["ess_per_s"]
+        rows.append({"name": name, "with": term, "without": plain, "ratio": round(ratio, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    meta = {"command": "python benchmarks/structures.py " + " ".join(argv or sys.argv[1:])}
+    meta |= {"draws": args.draws, "tune": args.tune, "chains": args.chains}
+    Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
