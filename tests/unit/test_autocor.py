@@ -195,13 +195,17 @@ def test_jax_log_density_and_gradient_match_pytensor(data):
     np.testing.assert_allclose(flat, m.compile_dlogp()(point), rtol=1e-7, atol=1e-9)
 
 
-def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data):
-    """u | e ~ N(S Z'V^-1 e, S - S Z'V^-1 Z S) with V = sigma^2 R + Z S Z' (all rows)."""
-    model = mb.Model("y ~ x + (1 + x | g) + ar(t, g)", data)
+@pytest.mark.parametrize(
+    "kind, structure", [("ar", {"ar": 0.5}), ("arma", {"ar": -0.4, "ma": 0.5})]
+)
+def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, kind, structure):
+    """u | e ~ N(S Z'V^-1 e, S - S Z'V^-1 Z S) with V = sigma^2 R + Z S Z' (all rows);
+    AR(1) draws through its innovations, ARMA through the dense factor of R."""
+    model = mb.Model(f"y ~ x + (1 + x | g) + {kind}(t, g)", data)
     design = model.design
     n_draws = 4000
     sd, cor = np.array([0.7, 0.4]), np.array([[1.0, 0.3], [0.3, 1.0]])
-    params = {"Intercept": 0.9, "b": [0.4], "sigma": 0.8, "ar": 0.5, "sd_g": sd, "cor_g": cor}
+    params = {"Intercept": 0.9, "b": [0.4], "sigma": 0.8, "sd_g": sd, "cor_g": cor, **structure}
     dims = {"b": ["fixed_term"], "sd_g": ["g__coef"], "cor_g": ["g__coef", "g__coef_"]}
     posterior = xr.Dataset(
         {
@@ -220,7 +224,7 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data):
     for c in range(k):
         Z[np.arange(design.n_obs), c * G + block.index] = block.Z[:, c]
     S = np.kron(np.outer(sd, sd) * cor, np.eye(G))
-    R = _dense_covariance(data, "ar", {"ar": 0.5}, 0.8)
+    R = _dense_covariance(data, kind, structure, 0.8)
     V = R + Z @ S @ Z.T
     e = design.y - 0.9 - 0.4 * data["x"].to_numpy()
     mean = S @ Z.T @ np.linalg.solve(V, e)

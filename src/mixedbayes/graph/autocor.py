@@ -127,6 +127,31 @@ def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=N
     return pm.Potential("autocor_loglik", -0.5 * (w**2).sum() - logdet - 0.5 * n * LOG_2PI)
 
 
+def _ar1_coefficients(autocor: AutocorDesign, phi):
+    """``a_j = phi^(t_j - t_(j-1))`` for a row after another of its level, else 0:
+    (..., levels, T) for ``phi`` a scalar or an array of draws shaped (..., 1, 1)."""
+    mask = autocor.mask.astype(float)
+    previous = np.zeros_like(mask)
+    previous[:, 1:] = mask[:, 1:] * mask[:, :-1]
+    gaps = np.ones_like(mask)
+    gaps[:, 1:] = np.where(previous[:, 1:] > 0, np.diagonal(autocor.lags, 1, 1, 2), 1.0)
+    return previous * phi**gaps
+
+
+def ar1_innovations(autocor: AutocorDesign, phi, x, xp=np, trailing: bool = False):
+    """``(x_j - a_j x_(j-1)) / sqrt(1 - a_j^2)`` along the time axis of ``x`` (..., levels,
+    T), or (..., levels, T, k) with ``trailing``: AR(1) residuals made independent
+    (standardized residuals in, standard normals out). NumPy or PyTensor (``xp``)."""
+    a = _ar1_coefficients(autocor, phi)
+    scale = 1.0 / xp.sqrt(1.0 - a**2)
+    if trailing:
+        a, scale = a[..., None], scale[..., None]
+        shifted = xp.concatenate([xp.zeros_like(x[..., :1, :]), x[..., :-1, :]], axis=-2)
+    else:
+        shifted = xp.concatenate([xp.zeros_like(x[..., :1]), x[..., :-1]], axis=-1)
+    return (x - a * shifted) * scale
+
+
 def _ar1_logp(autocor: AutocorDesign, phi, sd, residual, integrated):
     """AR(1) through its innovations, without forming ``R`` (O(rows) per level).
 
@@ -138,18 +163,11 @@ def _ar1_logp(autocor: AutocorDesign, phi, sd, residual, integrated):
     quadratic form reduced by ``c'K^-1 c``, ``c = L'W~'w`` (``S = L L'``).
     """
     mask = autocor.mask.astype(float)
-    previous = np.zeros_like(mask)
-    previous[:, 1:] = mask[:, 1:] * mask[:, :-1]
-    gaps = np.ones_like(mask)
-    gaps[:, 1:] = np.where(previous[:, 1:] > 0, np.diagonal(autocor.lags, 1, 1, 2), 1.0)
-    a = previous * phi**gaps
-    scale = 1.0 / pt.sqrt(1.0 - a**2)
 
     def innovations(x):  # x: (levels, T) or (levels, T, k)
-        shifted = pt.concatenate([pt.zeros_like(x[:, :1]), x[:, :-1]], axis=1)
-        factor = (a, scale) if x.ndim == 2 else (a[:, :, None], scale[:, :, None])
-        return (x - factor[0] * shifted) * factor[1]
+        return ar1_innovations(autocor, phi, x, pt, trailing=x.ndim == 3)
 
+    scale = 1.0 / pt.sqrt(1.0 - _ar1_coefficients(autocor, phi) ** 2)
     safe_sd = sd + (1.0 - mask)  # 1 on padding, whose residual is 0
     w = innovations(residual / safe_sd)
     logp = -0.5 * (w**2).sum() + pt.log(scale).sum() - pt.log(safe_sd).sum()
@@ -188,15 +206,19 @@ def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, rand
     step = max(1, 2_000_000 // max(1, rows.size * rows.shape[1]))
     for start in range(0, n_samples, step):
         part = slice(start, min(start + step, n_samples))
-        R = correlation_matrices(autocor, {n: v[part] for n, v in params.items()})
-        V = R * (sigma[part, None, None, None] ** 2 * mask[:, :, None] * mask[:, None, :])
-        V = V + np.eye(rows.shape[1]) * (~mask)[:, :, None]
-        C = np.linalg.cholesky(V)  # (s, G, T, T)
-        e = autocor.padded(_residual(design, stacked, group, part))  # (s, G, T)
-        A = np.linalg.solve(C, np.broadcast_to(Z, (*C.shape[:2], *Z.shape[1:])))
-        b = np.linalg.solve(C, e[..., None])
+        sd = sigma[part, None, None]
+        u = autocor.padded(_residual(design, stacked, group, part)) / sd  # (s, G, T)
+        W = Z[None] / sd[..., None]  # (s, G, T, k)
+        if autocor.kind == "ar":  # innovations (O(rows)); else the dense factor of R
+            phi = params["ar"][part, None, None]
+            w, A = ar1_innovations(autocor, phi, u), ar1_innovations(autocor, phi, W, np, True)
+        else:
+            C = np.linalg.cholesky(
+                correlation_matrices(autocor, {n: v[part] for n, v in params.items()})
+            )
+            w, A = np.linalg.solve(C, u[..., None])[..., 0], np.linalg.solve(C, W)
         P = np.linalg.inv(cov[part])[:, None] + np.swapaxes(A, -1, -2) @ A
-        h = (np.swapaxes(A, -1, -2) @ b)[..., 0]
+        h = np.einsum("sgtk,sgt->sgk", A, w)
         chol_P = np.linalg.cholesky(P)
         mean = np.linalg.solve(P, h[..., None])[..., 0]
         noise = rng.standard_normal(mean.shape)[..., None]
