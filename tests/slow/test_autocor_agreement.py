@@ -43,7 +43,7 @@ def within(lower, value, upper, what):
 def test_ar1_agrees_with_nlme(name, data, formula):
     reference = json.loads(REFERENCE.read_text())[name]
     fit = mb.Model(formula, load(data)).fit(
-        draws=1000, tune=700, chains=2, random_seed=7, progressbar=False
+        draws=600, tune=500, chains=2, random_seed=7, progressbar=False
     )
     assert fit.posterior.attrs.get("marginalized")  # the random intercepts integrated
     fixef = fit.fixef().set_index("term")
@@ -98,7 +98,7 @@ def simulate(kind: str, seed: int, levels: int, times: int, truth: dict) -> pd.D
 def test_structures_recover_simulated_truth(kind, formula, truth):
     data = simulate(kind, seed=3, levels=80, times=8, truth=truth)
     fit = mb.Model(formula, data).fit(
-        draws=800, tune=600, chains=2, random_seed=2, progressbar=False
+        draws=600, tune=500, chains=2, random_seed=2, progressbar=False
     )
     structure = fit.autocor(prob=0.99).set_index("term")
     for name in ("ar", "ma", "cosy"):

@@ -56,7 +56,7 @@ def test_smooth_with_group_effects_recovers_a_known_curve():
     u = rng.normal(0, 0.5, groups)
     data = pd.DataFrame({"x": x, "g": g, "y": 1.0 + np.sin(2 * x) + u[g] + rng.normal(0, 0.3, n)})
     fit = mb.Model("y ~ s(x) + (1 | g)", data).fit(
-        draws=800, tune=800, chains=2, random_seed=1, progressbar=False
+        draws=600, tune=500, chains=2, random_seed=1, progressbar=False
     )
     grid = pd.DataFrame({"x": np.linspace(0.1, 2.9, 30)})
     mean, sd = curve(fit, grid)
