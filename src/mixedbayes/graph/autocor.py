@@ -99,17 +99,17 @@ def level_of_block(autocor: AutocorDesign, block: RandomBlock) -> np.ndarray:
 def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=None):
     """Add the response's log density as the Potential ``autocor_loglik``.
 
-    ``mu`` is the mean per row (every sampled effect included), ``sigma`` a scalar or one
-    value per row; ``integrated`` is ``(block, chol)`` for a factor with the levels of
-    ``gr`` whose effects are integrated out.
+    ``mu`` is the mean of each level's rows, (levels, T) as :func:`padded_predictor`
+    gives it, ``sigma`` a scalar or one value per row; ``integrated`` is ``(block, chol)``
+    for a factor with the levels of ``gr`` whose effects are integrated out.
     """
     autocor = design.autocor
     rows = np.maximum(autocor.rows, 0)
     mask = autocor.mask.astype(float)
     sd = pt.as_tensor(sigma)
     sd = sd[rows] * mask if sd.ndim == 1 else sd * mask
+    residual = (autocor.padded(design.y) - mu) * mask
     if autocor.kind == "ar":
-        residual = (design.y - mu)[rows] * mask
         logp = _ar1_logp(autocor, params["ar"], sd, residual, integrated)
         return pm.Potential("autocor_loglik", logp - 0.5 * design.n_obs * LOG_2PI)
     R = correlation_matrices(autocor, params, xp=pt)
@@ -119,12 +119,28 @@ def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=N
         Z = block.Z[rows] * mask[:, :, None]  # (levels, T, k)
         ZL = pt.tensordot(Z, chol, axes=[[2], [0]])
         V = V + pt.matmul(ZL, ZL.transpose(0, 2, 1))
-    residual = (design.y - mu)[rows] * mask
     L = pt.linalg.cholesky(V)
     w = pt.linalg.solve_triangular(L, residual[:, :, None], lower=True)
     logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum()
     n = float(design.n_obs)
     return pm.Potential("autocor_loglik", -0.5 * (w**2).sum() - logdet - 0.5 * n * LOG_2PI)
+
+
+def padded_predictor(autocor: AutocorDesign, design: Design, linear, sampled):
+    """The linear predictor in each level's rows, (levels, T): ``X beta + offset`` from
+    the data laid out once (no gather of rows per gradient), plus the sampled factors'
+    effects (``sampled``: ``(block, columns)`` with one vector over levels per
+    coefficient)."""
+    X, beta = linear
+    eta = pt.tensordot(autocor.padded(X.T).transpose(1, 2, 0), beta, axes=[[2], [0]])
+    if design.offset is not None:
+        eta = eta + autocor.padded(design.offset)
+    rows = np.maximum(autocor.rows, 0)
+    for block, columns in sampled:
+        index = block.index[rows]
+        for j, column in enumerate(columns):
+            eta = eta + column[index] * autocor.padded(block.Z[:, j])
+    return eta
 
 
 def _ar1_coefficients(autocor: AutocorDesign, phi):

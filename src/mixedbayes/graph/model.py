@@ -32,7 +32,7 @@ from ..design import Design, RandomBlock
 from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
-from .autocor import add_autocor_likelihood, create_parameters
+from .autocor import add_autocor_likelihood, create_parameters, padded_predictor
 from .marginal import add_marginal_likelihood
 from .observed import add_observed
 from .parameterization import centered_factors
@@ -119,10 +119,9 @@ def build_model(
             aux[part.dpar] = _dpar_values(part, priors)
         aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
         if design.autocor is not None:  # residuals correlated within levels
-            for block, columns in sampled:
-                eta = eta + _gather(block, columns)
             params = create_parameters(design.autocor, priors)
             with_chol = None if marginalize is None else (design.block(marginalize), chol_of)
+            eta = padded_predictor(design.autocor, design, linear, sampled)
             mu = family.tensor_inverse_link(eta)
             add_autocor_likelihood(design, params, mu, aux["sigma"], with_chol)
         elif marginalize is None:
