@@ -29,6 +29,7 @@ docs: $(STAMP)  ## build the documentation site into site/ (mkdocs, strict: warn
 bench: $(STAMP)  ## mixedbayes vs bambi, side by side; writes docs/performance.md
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/first_fit.py
+	$(BIN)/python benchmarks/structures.py
 
 data: $(STAMP)  ## regenerate the stand-in data sets in data/ with mb.simulate
 	$(BIN)/python data/make_data.py
