@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formula import Formula
-from ..formula.special import SmoothTerm
+from ..formula.special import GPTerm, SmoothTerm
 from .additions import Additions
 from .autocor import AutocorDesign
 
@@ -38,9 +38,13 @@ class RandomBlock:
         The distributional parameter whose predictor the block enters (``"mu"``); for
         another one, ``group`` carries its prefix (``"sigma_student"``), so that the
         model's variables (``sd_sigma_student``) and dimensions stay distinct.
-    smooth : SmoothTerm or None
+    smooth : SmoothTerm, GPTerm or None
         For the penalized part of a smooth ``s(x)``: one level, ``Z`` its basis columns,
-        and one sd (``sds``) shared by every coefficient.
+        and one sd (``sds``) shared by every coefficient; for a Gaussian process ``gp(x)``
+        the Hilbert-space basis, each coefficient's sd the kernel's spectral density at
+        its frequency (``frequencies``).
+    frequencies : ndarray or None
+        A ``gp(x)`` block's basis frequencies ``sqrt(lambda_j)``.
     """
 
     group: str
@@ -52,7 +56,8 @@ class RandomBlock:
     corr_groups: tuple[tuple[int, ...], ...]
     part_specs: tuple = field(repr=False, default=())
     dpar: str = "mu"
-    smooth: SmoothTerm | None = None
+    smooth: SmoothTerm | GPTerm | None = None
+    frequencies: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def label(self) -> str:

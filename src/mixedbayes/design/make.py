@@ -14,10 +14,12 @@ from ..errors import DataError, FamilyError, FormulaError
 from ..families import Family, get_family
 from ..formula import Formula, GroupTerm, parse_formula
 from ..formula.distributional import parse_model_formula
+from ..formula.special import GPTerm
 from .additions import encode_additions
 from .autocor import encode_autocor
 from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
+from .hsgp import HSGPDomain
 from .response import encode_response
 from .smooth_transforms import SMOOTH_CONTEXT, smooth_labels
 
@@ -325,4 +327,14 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "m
         part_specs=tuple(specs),
         dpar=dpar,
         smooth=term.smooth,
+        frequencies=_frequencies(term, data, context),
     )
+
+
+def _frequencies(term: GroupTerm, data: pd.DataFrame, context: Mapping):
+    """A ``gp(x)`` term's basis frequencies on the training domain (None otherwise)."""
+    gp = term.smooth
+    if not isinstance(gp, GPTerm):
+        return None
+    x = evaluate(gp.x, data, context, f"covariate of {gp.text}")
+    return HSGPDomain.of(x, gp.c).frequencies(gp.k)

@@ -17,6 +17,7 @@ import numpy as np
 from formulaic.materializers.types import FactorValues
 from formulaic.transforms import stateful_transform
 
+from .hsgp import HSGPDomain
 from .smooth import smooth_basis
 
 
@@ -48,9 +49,18 @@ def smooth_random(x, k=10, bs="tp", _state=None, _metadata=None, _spec=None):
     return _columns(_basis(x, k, bs, _state).random(np.asarray(x, dtype=float)))
 
 
-SMOOTH_CONTEXT = {"smooth_fixed": smooth_fixed, "smooth_random": smooth_random}
+@stateful_transform
+def gp_basis(x, k=20, c=1.25, _state=None, _metadata=None, _spec=None):
+    """The Hilbert-space basis of ``gp(x)`` on the training data's domain."""
+    if "domain" not in _state:
+        _state["domain"] = HSGPDomain.of(x, c)
+    return _columns(_state["domain"].basis(x, k))
 
-_FIELD = re.compile(r"^smooth_random\([^)]*\)\[(\d+)\]$")
+
+SMOOTH_CONTEXT = {"smooth_fixed": smooth_fixed, "smooth_random": smooth_random}
+SMOOTH_CONTEXT["gp_basis"] = gp_basis
+
+_FIELD = re.compile(r"^(?:smooth_random|gp_basis)\([^)]*\)\[(\d+)\]$")
 
 
 def smooth_labels(names, smooths) -> tuple[str, ...]:
@@ -60,7 +70,7 @@ def smooth_labels(names, smooths) -> tuple[str, ...]:
     out = []
     for name in names:
         for term in smooths:
-            if name.startswith(term.fixed + "["):
+            if term.fixed is not None and name.startswith(term.fixed + "["):
                 field = name[len(term.fixed) + 1 : -1]
                 name = term.name if field == "1" else f"{term.name}[{field}]"
         out.append(_FIELD.sub(r"\1", name))

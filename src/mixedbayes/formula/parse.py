@@ -80,7 +80,8 @@ def parse_formula(text: str) -> Formula:
         elif (smooth := smooth_term(chunk, text, [t.group for t in bar_terms])) is not None:
             if sign == "-":
                 raise FormulaError(f"cannot subtract smooth term {chunk!r} in {text!r}")
-            fixed_chunks.append(smooth.fixed)
+            if smooth.fixed is not None:
+                fixed_chunks.append(smooth.fixed)
             part = RandomPart(expr=smooth.random, correlated=False)
             bar_terms.append(GroupTerm(group=smooth.name, factors=(), parts=(part,), smooth=smooth))
         elif (structure := autocor_term(chunk, text)) is not None:

@@ -38,7 +38,7 @@ from .terms import Formula
 # formulaic's transforms, and two builtins that are plain arithmetic
 FUNCTIONS = frozenset(
     {"C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cr", "cs", "cc"}
-    | {"smooth_fixed", "smooth_random"}  # the two parts of s(x) (formula/special.py)
+    | {"smooth_fixed", "smooth_random", "gp_basis"}  # s(x) and gp(x) (formula/special.py)
     | {"log", "log2", "log10", "exp", "exp2", "exp10", "lag", "abs", "round"}
     | {"Treatment", "Sum", "Helmert", "Poly", "Diff"}
 )

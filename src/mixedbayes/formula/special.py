@@ -172,15 +172,17 @@ class SmoothTerm:
         return f"0 + smooth_random({self.x}, k={self.k}, bs={self.bs!r})"
 
 
-def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | None:
-    """The SmoothTerm if ``chunk`` is ``s(...)``, else None; ``taken`` lists the names of
-    the formula's earlier smooths."""
+def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | GPTerm | None:
+    """The SmoothTerm if ``chunk`` is ``s(...)``, the GPTerm if it is ``gp(...)``, else
+    None; ``taken`` lists the names of the formula's earlier terms."""
     call = _call(chunk)
-    if call is not None and call.func.id in ("t2", "te", "gp"):
+    if call is not None and call.func.id in ("t2", "te"):
         raise FormulaError(
             f"{chunk!r} in {text!r}: {call.func.id}() terms are not supported yet; "
-            "s(x), s(x, k = 10) and s(x, bs = 'cr') are"
+            "s(x), s(x, k = 10), s(x, bs = 'cr') and gp(x) are"
         )
+    if call is not None and call.func.id == "gp":
+        return _gp_term(call, chunk, text, taken)
     if call is None or call.func.id not in SMOOTHS:
         return None
     values = _arguments(call, SMOOTHS["s"], chunk, text)
@@ -197,3 +199,52 @@ def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | None:
         raise FormulaError(f"{chunk!r} in {text!r}: bs must be one of {list(SMOOTH_BASES)}")
     name = f"s{x}_{sum(n.startswith(f's{x}_') for n in taken) + 1}"
     return SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip())
+
+
+GP_KERNELS = ("exp_quad", "matern32", "matern52")
+
+
+@dataclass(frozen=True)
+class GPTerm:
+    """A Gaussian process ``gp(x, k = 20, c = 1.25, cov = "exp_quad")`` by its Hilbert-space
+    approximation (brms's ``gp(..., k = )``, bambi's ``hsgp()``; Riutort-Mayol et al.
+    2023): ``k`` basis functions on ``[-L, L]``, ``L = c max |x~|`` with ``x~`` the
+    covariate centred and divided by its range (brms's scaling, so ``lscale`` is in units
+    of the range). The basis coefficients are a one-level random block whose sds are the
+    kernel's spectral density at the basis frequencies (classes ``sdgp`` and ``lscale``).
+    """
+
+    x: str
+    k: int
+    c: float
+    cov: str
+    name: str
+    text: str
+
+    fixed = None  # no unpenalized part
+
+    @property
+    def random(self) -> str:
+        return f"0 + gp_basis({self.x}, k={self.k}, c={self.c!r})"
+
+
+def _gp_term(call: ast.Call, chunk: str, text: str, taken: list[str]) -> GPTerm:
+    values = _arguments(call, ("x", "k", "c", "cov"), chunk, text)
+    if not isinstance(values.get("x"), str):
+        raise FormulaError(f"{chunk!r} in {text!r}: gp() takes one covariate, a column name")
+    k = values.get("k", 20)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise FormulaError(
+            f"{chunk!r} in {text!r}: k (basis functions) must be a whole number >= 1"
+        )
+    c = values.get("c", 1.25)
+    if isinstance(c, bool) or not isinstance(c, int | float) or c <= 1.0:
+        raise FormulaError(f"{chunk!r} in {text!r}: c (the boundary factor) must be a number > 1")
+    cov = values.get("cov", "exp_quad")
+    if cov not in GP_KERNELS:
+        raise FormulaError(f"{chunk!r} in {text!r}: cov must be one of {list(GP_KERNELS)}")
+    x = values["x"]
+    name = f"gp{x}" + (
+        f"_{sum(n.startswith(f'gp{x}') for n in taken) + 1}" if f"gp{x}" in taken else ""
+    )
+    return GPTerm(x=x, k=k, c=float(c), cov=cov, name=name, text=chunk.strip())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .special import AutocorTerm, SmoothTerm
+from .special import AutocorTerm, GPTerm, SmoothTerm
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class GroupTerm:
     group: str
     factors: tuple[str, ...]
     parts: tuple[RandomPart, ...]
-    smooth: SmoothTerm | None = None
+    smooth: SmoothTerm | GPTerm | None = None
 
 
 @dataclass(frozen=True)

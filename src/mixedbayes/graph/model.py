@@ -29,6 +29,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ..design import Design, RandomBlock
+from ..design.hsgp import spectral_density
 from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
@@ -274,6 +275,19 @@ def _may_be_nonzero(block: RandomBlock, i: int, j: int) -> bool:
     return i == j or any(i in group and j in group for group in block.correlated_groups)
 
 
+def _penalized_sds(block: RandomBlock, priors: PriorSet):
+    """The sds of a smooth's coefficients (one shared ``sds_g``), or of a Hilbert-space GP's
+    (``sqrt(S(omega_j))`` for its ``sdgp_g`` and ``lscale_g``, :mod:`mixedbayes.design.hsgp`)."""
+    g, k = block.group, len(block.coefs)
+    if block.frequencies is None:
+        sds = priors.get(block.prior_class("sds"), block.label).create(f"sds_{g}")
+        return pt.repeat(sds[None], k)
+    sd = priors.get(block.prior_class("sdgp"), block.label).create(f"sdgp_{g}")
+    lscale = priors.get(block.prior_class("lscale"), block.label).create(f"lscale_{g}")
+    density = spectral_density(block.smooth.cov, block.frequencies, sd, lscale, xp=pt)
+    return pt.sqrt(density)
+
+
 def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = False):
     """Lower-triangular ``chol`` with ``chol @ chol.T`` the covariance of a level's effects.
 
@@ -284,10 +298,10 @@ def covariance_factor(block: RandomBlock, priors: PriorSet, compact: bool = Fals
     """
     g, dim = block.group, coef_dim(block.group)
     k = len(block.coefs)
-    if block.smooth is not None:  # a smooth's penalized part: one sd, independent effects
-        sds = priors.get(block.prior_class("sds"), block.label).create(f"sds_{g}")
-        pm.Deterministic(f"sd_{g}", pt.repeat(sds[None], k), dims=dim)
-        return _lower({(j, j): sds for j in range(k)}, k)
+    if block.smooth is not None:  # a smooth's or a GP's basis: independent effects
+        sd = _penalized_sds(block, priors)
+        pm.Deterministic(f"sd_{g}", sd, dims=dim)
+        return _lower({(j, j): sd[j] for j in range(k)}, k)
     sd_priors = [priors.get(block.prior_class("sd"), block.label, coef) for coef in block.coefs]
     if not block.correlated_groups:
         sd = create_vector(sd_priors, f"sd_{g}", dims=dim, labels=block.coefs)

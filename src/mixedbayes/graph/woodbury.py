@@ -90,6 +90,15 @@ class SmallFactors:
         precision, logdet, start = 0.0, 0.0, 0
         for b, chol in zip(self.small, chols, strict=True):
             k, n = len(b.coefs), b.n_levels
+            logdet = logdet + 2.0 * n * pt.log(pt.abs(pt.diagonal(chol))).sum()
+            if not b.correlated_groups:  # diagonal: one selection product, not k^2 patterns
+                inverse = pt.concatenate(
+                    [pt.repeat(1.0 / chol[c, c][None] ** 2, n) for c in range(k)]
+                )
+                select = np.eye(self.q)[:, start : start + k * n]
+                precision = precision + (select * inverse[None, :]) @ select.T
+                start += k * n
+                continue
             if k == 1:
                 inv = pt.reshape(1.0 / chol[0, 0] ** 2, (1, 1))
             else:
@@ -101,7 +110,6 @@ class SmallFactors:
                     rows = start + c * n + np.arange(n)
                     pattern[rows, start + c2 * n + np.arange(n)] = 1.0
                     precision = precision + inv[c, c2] * pattern
-            logdet = logdet + 2.0 * n * pt.log(pt.abs(pt.diagonal(chol))).sum()
             start += k * n
         return precision, logdet
 

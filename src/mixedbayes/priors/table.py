@@ -84,9 +84,8 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
                 PriorEntry("b", None, term, Prior("Normal", mu=0, sigma=sigma), "default")
             )
     for block in design.blocks:
-        if block.smooth is not None:  # one sd for the smooth's penalized coefficients
-            prior = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
-            entries.append(PriorEntry("sds", block.group, None, prior, "default"))
+        if block.smooth is not None:  # one sd for a smooth; a GP's sd and lengthscale
+            entries += _penalized_priors(block, scale)
             continue
         for j, coef in enumerate(block.coefs):
             sigma = 2.5 * scale / _spread(block.Z[:, j])
@@ -114,6 +113,20 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     return entries
 
 
+def _penalized_priors(block, scale: float) -> list[PriorEntry]:
+    """``sds`` HalfStudentT(3, 2.5 s) for a smooth (brms); for ``gp(x)`` ``sdgp`` the same
+    and ``lscale`` InverseGamma(2.94, 0.415), which puts 1% of its mass below 0.05 and 1%
+    above 1 (the lengthscale is in units of the covariate's range)."""
+    sd = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
+    if block.frequencies is None:
+        return [PriorEntry(block.prior_class("sds"), block.label, None, sd, "default")]
+    lscale = Prior("InverseGamma", alpha=2.94, beta=0.415)
+    return [
+        PriorEntry(block.prior_class("sdgp"), block.label, None, sd, "default"),
+        PriorEntry(block.prior_class("lscale"), block.label, None, lscale, "default"),
+    ]
+
+
 # correlation-structure classes and the interval their parameter lives in (as brms)
 BOUNDS = {"ar": {"lower": -1, "upper": 1}, "ma": {"lower": -1, "upper": 1}}
 BOUNDS["cosy"] = {"lower": 0, "upper": 1}
@@ -136,8 +149,7 @@ def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]
             entries.append(PriorEntry(f"{prefix}b", None, term, prior, "default"))
     for block in part.blocks:
         if block.smooth is not None:
-            prior = Prior("HalfStudentT", nu=3, sigma=2.5)
-            entries.append(PriorEntry(f"{prefix}sds", block.label, None, prior, "default"))
+            entries += _penalized_priors(block, 1.0)
             continue
         for j, coef in enumerate(block.coefs):
             prior = Prior("HalfStudentT", nu=3, sigma=2.5 / _spread(block.Z[:, j]))
@@ -219,8 +231,8 @@ def _parse_key(key, value) -> tuple[str, str | None, str | None]:
         if len(rest) > 1:
             raise PriorError(f"prior key {key!r}: class 'b' takes at most a coefficient")
         return cls, None, (rest[0] if rest else None)
-    if base in ("sd", "cor", "sds"):
-        if base in ("cor", "sds") and len(rest) > 1:
+    if base in ("sd", "cor", "sds", "sdgp", "lscale"):
+        if base != "sd" and len(rest) > 1:
             raise PriorError(f"prior key {key!r}: class {base!r} takes at most a group")
         return cls, (rest[0] if rest else None), (rest[1] if len(rest) > 1 else None)
     if rest:
@@ -230,7 +242,7 @@ def _parse_key(key, value) -> tuple[str, str | None, str | None]:
 
 def base_class(cls: str) -> str:
     """A prior class without its dpar prefix: ``"sigma_b"`` -> ``"b"``."""
-    for base in ("Intercept", "b", "sd", "cor", "sds"):
+    for base in ("Intercept", "b", "sd", "cor", "sds", "sdgp", "lscale"):
         if cls.endswith(f"_{base}"):
             return base
     return cls
