@@ -62,3 +62,24 @@ def test_smooth_with_group_effects_recovers_a_known_curve():
     mean, sd = curve(fit, grid)
     truth = 1.0 + np.sin(2 * grid["x"].to_numpy())
     assert np.all(np.abs(mean - truth) <= 2.5 * np.hypot(sd, 0.5 / np.sqrt(groups)))
+
+
+def test_hsgp_recovers_a_known_function():
+    """y = sin(x) + 0.3 x + u_g + e on [0, 10]: the population curve of gp(x) (intercept
+    included) within 2.5 posterior sds of the truth on a grid inside the data."""
+    rng = np.random.default_rng(3)
+    n, groups = 200, 10
+    x = rng.uniform(0, 10, n)
+    g = rng.integers(0, groups, n)
+    truth = lambda x: np.sin(x) + 0.3 * x  # noqa: E731
+    y = truth(x) + rng.normal(0, 0.4, groups)[g] + rng.normal(0, 0.3, n)
+    data = pd.DataFrame({"x": x, "g": g, "y": y})
+    fit = mb.Model("y ~ gp(x, k = 20) + (1 | g)", data).fit(
+        draws=500, tune=500, chains=2, random_seed=1, progressbar=False
+    )
+    assert set(fit.posterior.attrs["marginalized"].split(", ")) == {"g", "gpx"}
+    grid = pd.DataFrame({"x": np.linspace(0.2, 9.8, 25)})
+    mean, sd = curve(fit, grid)
+    assert np.all(np.abs(mean - truth(grid["x"].to_numpy())) <= 2.5 * sd)
+    lscale = fit.smooths().set_index("term").loc["lscale(gpx)"]
+    assert 0.05 < lscale["estimate"] < 0.5  # sin(x) on [0, 10]: about a sixth of the range
