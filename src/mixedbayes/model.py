@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 
 import arviz as az
@@ -169,7 +170,10 @@ class Model:
         draws = check_count("draws", draws, 1)
         model = self.pymc_model
         names = [v.name for v in model.free_RVs + model.deterministics]
-        with model:
+        with model, warnings.catch_warnings():
+            # the Potentials are the likelihood (weights, censoring, correlated residuals),
+            # not priors: the response is drawn below, as predict() draws it
+            warnings.filterwarnings("ignore", "The effect of Potentials", UserWarning)
             prior = pm.sample_prior_predictive(
                 draws=draws, random_seed=random_seed, var_names=names
             ).prior

@@ -18,6 +18,9 @@ from ..formula import Formula
 
 def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
     """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
+    from .smooth_transforms import SMOOTH_CONTEXT  # the transforms s() and gp() became
+
+    context = {**SMOOTH_CONTEXT, **context}
     # (expression, read as Python?): responses and offsets are evaluated as I(expr)
     expressions = [(e, True) for e in formula.response_expressions]
     for part in formula.parts:

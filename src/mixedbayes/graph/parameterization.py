@@ -28,10 +28,10 @@ CENTER_ABOVE = 2.0  # kappa above which a factor is centered
 def data_weight(design: Design, block: RandomBlock) -> float:
     """``kappa`` of the module docstring for ``block``'s intercept (0 without one).
 
-    A smooth's penalized part (one level whose coefficients every row informs) counts as
-    infinitely data-rich: sampled, it is centered, and in Gaussian models it is integrated
-    out along with the largest factor (:mod:`mixedbayes.graph.woodbury`). Sampled
-    non-centered, ``y ~ s(x) + (1 | g)`` on 400 rows took 273 leapfrog steps per draw.
+    A smooth's or GP's basis (one level whose coefficients every row informs) counts as
+    infinitely data-rich, so that Gaussian models integrate it out along with the largest
+    factor (:mod:`mixedbayes.graph.woodbury`): sampled non-centered, ``y ~ s(x) + (1 | g)``
+    on 400 rows took 273 leapfrog steps per draw, integrated 6.
     """
     if block.smooth is not None:
         return np.inf
@@ -51,5 +51,11 @@ def data_weight(design: Design, block: RandomBlock) -> float:
 
 
 def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
-    """The factors among ``sampled`` to parameterize centered (``kappa > CENTER_ABOVE``)."""
-    return {b.group for b in sampled if data_weight(design, b) > CENTER_ABOVE}
+    """The factors among ``sampled`` to parameterize centered (``kappa > CENTER_ABOVE``).
+
+    A sampled smooth or GP basis stays non-centered, as brms samples it: sleepstudy's
+    ``s(Days, k = 5) + (1 | Subject) + ar(Days, Subject)`` (the smooth sampled, the
+    subjects integrated with the AR(1) residuals) had 4 divergences and bulk ESS 125 for
+    its sds centered, none and 230 non-centered (2 x 500 draws).
+    """
+    return {b.group for b in sampled if b.smooth is None and data_weight(design, b) > CENTER_ABOVE}

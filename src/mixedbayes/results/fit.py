@@ -382,7 +382,8 @@ class Fit(PlotMethods):
             title = f"Correlation structure, {design.autocor.term.text} ({pct} interval)"
             sections.append((title, self.autocor(prob).drop(columns="ess_tail")))
         sections.append(("Priors", self.model.priors.table()))
-        footer = "Diagnostics: " + diagnostics_line(self.idata, [fixef, varcorr, cor])
+        tables = [fixef, varcorr, cor, smooths, self.autocor(prob)]
+        footer = "Diagnostics: " + diagnostics_line(self.idata, tables)
         return Summary(header, sections, footer)
 
     def __repr__(self) -> str:

@@ -121,6 +121,12 @@ def kfold(fit, k: int = 10, group: str | None = None, *, folds=None, joint: bool
           random_seed=None, progressbar: bool = False, **fit_kwargs) -> KFold:  # fmt: skip
     """See :meth:`mixedbayes.Fit.kfold`."""
     design = fit.model.design
+    if design.autocor is not None:  # held-out rows would need their level's joint normal
+        raise DataError(
+            f"kfold() does not score models with a correlation structure "
+            f"({design.autocor.term.text}) yet; use loo(), whose pointwise terms condition "
+            "on the other rows of each level"
+        )
     if folds is None:
         folds = fold_ids(fit, k, group, random_seed)
     folds = np.asarray(folds)

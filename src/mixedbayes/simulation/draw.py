@@ -123,6 +123,13 @@ def simulate(
     """
     rng = np.random.default_rng(random_seed)
     parsed = parse_formula(formula)
+    special = [t.smooth.text for t in parsed.groups if t.smooth is not None]
+    special += [parsed.autocor.text] if parsed.autocor is not None else []
+    if special:
+        raise FormulaError(
+            f"simulate() does not draw smooths, Gaussian processes or correlated residuals "
+            f"yet ({', '.join(special)}); simulate without them and add the term's part"
+        )
     fam = get_family(family, link)
     params = values.family_parameters(fam, sigma, aux)
     for name in (parsed.response, parsed.failures):
