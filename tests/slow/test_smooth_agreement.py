@@ -83,3 +83,23 @@ def test_hsgp_recovers_a_known_function():
     assert np.all(np.abs(mean - truth(grid["x"].to_numpy())) <= 2.5 * sd)
     lscale = fit.smooths().set_index("term").loc["lscale(gpx)"]
     assert 0.05 < lscale["estimate"] < 0.5  # sin(x) on [0, 10]: about a sixth of the range
+
+
+def test_smooth_by_factor_recovers_one_curve_per_level():
+    """y = sin(2 x) for level a and cos(2 x) for level b: each level's population curve
+    within 2.5 posterior sds of its truth on a grid."""
+    rng = np.random.default_rng(5)
+    n = 300
+    x = rng.uniform(0, 3, n)
+    f = rng.choice(["a", "b"], n)
+    truth = {"a": lambda x: np.sin(2 * x), "b": lambda x: np.cos(2 * x)}
+    y = np.where(f == "a", truth["a"](x), truth["b"](x)) + rng.normal(0, 0.3, n)
+    data = pd.DataFrame({"x": x, "f": f, "y": y})
+    fit = mb.Model("y ~ f + s(x, k = 8, by = f)", data).fit(
+        draws=500, tune=500, chains=2, random_seed=3, progressbar=False
+    )
+    assert list(fit.smooths()["term"]) == ["sds(sx_1[a])", "sds(sx_1[b])"]
+    for level, curve_of in truth.items():
+        grid = pd.DataFrame({"x": np.linspace(0.1, 2.9, 20), "f": level})
+        mean, sd = curve(fit, grid)
+        assert np.all(np.abs(mean - curve_of(grid["x"].to_numpy())) <= 2.5 * sd), level

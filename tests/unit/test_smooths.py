@@ -44,7 +44,7 @@ def test_parsing_rewrites_a_smooth_into_fixed_and_penalized_parts():
     [
         ("y ~ s(x, k = 2)", "k must be a whole number >= 3"),
         ("y ~ s(x, bs = 'ps')", r"bs must be one of \['tp', 'cr'\]"),
-        ("y ~ s(x, by = g)", r"by = \.\.\.\) is not supported yet"),
+        ("y ~ s(x, by = 2)", "by must be a column name"),
         ("y ~ t2(x, z)", "t2\\(\\) terms are not supported yet"),
         ("y ~ s(x + z)", "must be column names or numbers"),
         ("y ~ x - s(x)", "cannot subtract smooth term"),
@@ -252,3 +252,29 @@ def test_a_fit_with_smooth_gp_and_ar_terms_saves_and_loads(data, tmp_path):
     pd.testing.assert_frame_equal(loaded.autocor(), fit.autocor())
     assert list(loaded.smooths()["term"]) == ["sds(sx_1)", "sdgp(gpz)", "lscale(gpz)"]
     assert prior.prior_predictive["y"].shape == (1, 30, len(frame))
+
+
+def test_a_smooth_by_factor_has_one_block_per_level(data):
+    model = mb.Model("y ~ g + s(x, k = 5, by = g)", data)
+    design = model.design
+    basis = smooth_basis(data["x"].to_numpy(), 5, "tp")
+    levels = sorted(data["g"].unique())
+    assert [b.group for b in design.blocks] == [f"sx_1[{level}]" for level in levels]
+    assert [t for t in design.fixed_terms if t.startswith("sx_1")] == [
+        f"sx_1:C(g)[{level}]" for level in levels
+    ]
+    for block, level in zip(design.blocks, levels, strict=True):
+        rows = (data["g"] == level).to_numpy()[:, None]
+        np.testing.assert_allclose(block.Z, basis.random(data["x"].to_numpy()) * rows)
+    new = pd.DataFrame({"x": [0.5, 1.0], "g": [levels[1], levels[0]]})
+    encoded = encode_newdata(design, new, include_random=False)
+    first = encoded.blocks[0].Z  # level levels[0]: only the second new row
+    np.testing.assert_allclose(first[0], 0.0)
+    np.testing.assert_allclose(first[1], basis.random(np.array([1.0]))[0])
+    table = model.priors.table()
+    assert list(table[table["class"] == "sds"]["group"]) == [f"sx_1[{level}]" for level in levels]
+
+
+def test_a_numeric_by_is_refused_with_the_way_out(data):
+    with pytest.raises(mb.FormulaError, match="by = z is numeric"):
+        mb.Model("y ~ s(x, by = z)", data.assign(z=np.arange(len(data)) % 3))

@@ -45,6 +45,9 @@ class RandomBlock:
         its frequency (``frequencies``).
     frequencies : ndarray or None
         A ``gp(x)`` block's basis frequencies ``sqrt(lambda_j)``.
+    by_level : tuple or None
+        ``(column, level)`` for one level's smooth of ``s(x, by = f)``: ``Z`` is zero on
+        the other levels' rows.
     """
 
     group: str
@@ -58,6 +61,7 @@ class RandomBlock:
     dpar: str = "mu"
     smooth: SmoothTerm | GPTerm | None = None
     frequencies: np.ndarray | None = field(repr=False, default=None)
+    by_level: tuple[str, str] | None = None
 
     @property
     def label(self) -> str:

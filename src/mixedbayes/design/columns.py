@@ -35,6 +35,7 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
             names.append(name)
     names += [factor for part in formula.parts for group in part.groups for factor in group.factors]
     names += list(formula.autocor.columns) if formula.autocor is not None else []
+    names += [g.smooth.by for p in formula.parts for g in p.groups if getattr(g.smooth, "by", None)]
     unique = list(dict.fromkeys(names))
     repeated = [name for name in unique if (data.columns == name).sum() > 1]
     if repeated:

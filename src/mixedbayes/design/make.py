@@ -69,7 +69,7 @@ def make_design(
     fixed_terms = smooth_labels(fixed_terms, smooths(formula))
     _check_rank(X, fixed_terms)
     _check_group_names(formula)
-    blocks = tuple(_block(term, clean, context) for term in formula.groups)
+    blocks = tuple(b for term in formula.groups for b in _blocks(term, clean, context))
     _check_support(blocks, len(clean))
     links = dpar_links(formula, family, links)
     dpars = tuple(_part(part, clean, context, response, links) for part in formula.dpars)
@@ -146,7 +146,7 @@ def _part(part: Formula, data, context, response, links) -> Design:
     X, terms, spec = _matrix(part.fixed, data, context, f"{what} {part.text!r}")
     terms = smooth_labels(terms, smooths(part))
     _check_rank(X, terms)
-    blocks = tuple(_block(term, data, context, part.dpar) for term in part.groups)
+    blocks = tuple(b for term in part.groups for b in _blocks(term, data, context, part.dpar))
     return Design(
         formula=part,
         y=response.y,
@@ -267,7 +267,9 @@ def _check_group_names(formula: Formula) -> None:
 
 
 def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
-    """Warn where random effects outnumber what the data can inform (lme4 errors here)."""
+    """Warn where random effects outnumber what the data can inform (lme4 errors here);
+    smooths' and GPs' penalized coefficients do not count."""
+    blocks = tuple(block for block in blocks if block.smooth is None)
     for block in blocks:
         if block.n_levels == n and n > 1 and "Intercept" in block.coefs:
             warnings.warn(
@@ -287,6 +289,33 @@ def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
             UserWarning,
             stacklevel=4,
         )
+
+
+def _blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu"):
+    """The block of a bar term; for ``s(x, by = f)`` one block per level of ``f``, each
+    the smooth's columns on that level's rows (zero elsewhere)."""
+    block = _block(term, data, context, dpar)
+    by = getattr(term.smooth, "by", None)
+    if by is None:
+        return (block,)
+    if pd.api.types.is_numeric_dtype(data[by]) and not isinstance(
+        data[by].dtype, pd.CategoricalDtype
+    ):
+        raise FormulaError(
+            f"{term.smooth.text}: by = {by} is numeric; mixedbayes fits factor by (one smooth "
+            f"per level), not varying coefficients: convert {by!r} to text or a pandas "
+            "Categorical for one smooth per level"
+        )
+    codes, levels = combine_factors(data, (by,))
+    return tuple(
+        dataclasses.replace(
+            block,
+            group=f"{block.group}[{level}]",
+            Z=block.Z * (codes == i)[:, None],
+            by_level=(by, level),
+        )
+        for i, level in enumerate(levels)
+    )
 
 
 def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu") -> RandomBlock:

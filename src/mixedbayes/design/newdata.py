@@ -92,6 +92,7 @@ def encode_newdata(
         lhs = (formula.trials, formula.failures, formula.response)
         expressions += [(e, True) for e in lhs if e]
     factors = [f for term in formula.groups for f in term.factors] if include_random else []
+    factors += [t.smooth.by for t in formula.groups if getattr(t.smooth, "by", None)]
     _check_columns(data, expressions, factors, context)
 
     X = _encode(design.fixed_spec, data, context, "fixed-effect predictor")
@@ -192,6 +193,9 @@ def _new_block(block, data: pd.DataFrame, context: Mapping) -> NewBlock:
     unseen_index = np.array([where.get(label, -1) for label in labels], dtype=np.int64)
     what = f"random-effect covariate of {block.group!r}"
     Z = np.concatenate([_encode(spec, data, context, what) for spec in block.part_specs], axis=1)
+    if block.by_level is not None:  # one level's smooth of s(x, by = f)
+        column, level = block.by_level
+        Z = Z * (np.array(_row_labels(data, (column,))) == level)[:, None]
     return NewBlock(block.group, index, Z, unseen, unseen_index)
 
 

@@ -70,8 +70,9 @@ def smooth_labels(names, smooths) -> tuple[str, ...]:
     out = []
     for name in names:
         for term in smooths:
-            if term.fixed is not None and name.startswith(term.fixed + "["):
-                field = name[len(term.fixed) + 1 : -1]
-                name = term.name if field == "1" else f"{term.name}[{field}]"
+            expr = term.fixed if term.fixed is None else term.fixed.split(":C(")[0]
+            if expr is not None and name.startswith(expr + "["):
+                field, _, rest = name[len(expr) + 1 :].partition("]")
+                name = (term.name if field == "1" else f"{term.name}[{field}]") + rest
         out.append(_FIELD.sub(r"\1", name))
     return tuple(out)

@@ -153,6 +153,10 @@ class SmoothTerm:
         brms's label: ``"sx_1"`` for the first smooth of ``x``.
     text : str
         The term as written.
+    by : str or None
+        ``s(x, by = f)``: one smooth per level of the factor ``f``, each with its own
+        unpenalized part and sd, on the same basis (mgcv's factor ``by``; add ``f`` itself
+        to the formula for the levels' means).
     """
 
     x: str
@@ -160,11 +164,13 @@ class SmoothTerm:
     bs: str
     name: str
     text: str
+    by: str | None = None
 
     @property
     def fixed(self) -> str:
         """The fixed part's formulaic expression."""
-        return f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
+        expr = f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
+        return expr if self.by is None else f"{expr}:C({self.by})"
 
     @property
     def random(self) -> str:
@@ -189,8 +195,9 @@ def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | GPTerm 
     x = values.get("x")
     if not isinstance(x, str):
         raise FormulaError(f"{chunk!r} in {text!r}: s() takes one covariate, a column name")
-    if "by" in values:
-        raise FormulaError(f"{chunk!r} in {text!r}: s(x, by = ...) is not supported yet")
+    by = values.get("by")
+    if by is not None and not isinstance(by, str):
+        raise FormulaError(f"{chunk!r} in {text!r}: by must be a column name (a factor)")
     k = values.get("k", 10)
     if not isinstance(k, int) or isinstance(k, bool) or k < 3:
         raise FormulaError(f"{chunk!r} in {text!r}: k must be a whole number >= 3")
@@ -198,7 +205,7 @@ def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | GPTerm 
     if bs not in SMOOTH_BASES:
         raise FormulaError(f"{chunk!r} in {text!r}: bs must be one of {list(SMOOTH_BASES)}")
     name = f"s{x}_{sum(n.startswith(f's{x}_') for n in taken) + 1}"
-    return SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip())
+    return SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip(), by=by)
 
 
 GP_KERNELS = ("exp_quad", "matern32", "matern52")
