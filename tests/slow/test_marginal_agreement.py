@@ -22,11 +22,15 @@ pytestmark = pytest.mark.slow
 
 
 def summaries(fit) -> dict:
-    """Posterior (mean, Monte Carlo se, bulk ESS) of every fixed effect, sd, correlation, sigma."""
+    """Posterior (mean, Monte Carlo se, bulk ESS) of every fixed effect, sd, correlation,
+    sigma, correlation-structure parameter and smooth sd."""
     posterior = fit.idata.posterior
     out = {}
     for name in posterior.data_vars:
-        if not (name in ("Intercept", "b", "sigma") or name.startswith(("sd_", "cor_"))):
+        if not (
+            name in ("Intercept", "b", "sigma", "ar", "ma", "cosy")
+            or name.startswith(("sd_", "cor_", "sds_"))
+        ):
             continue
         values = posterior[name].values
         if name.startswith("cor_"):
@@ -86,3 +90,10 @@ def test_crossed_factors():
         random_seed=4,
     )
     compare(data, "y ~ x + (1 | rater) + (1 | site)", "rater", "rater, site")
+
+
+def test_random_slopes_integrated_with_ar1_residuals():
+    """The subjects' intercepts and slopes integrated with the AR(1) residuals (the
+    innovations path) against all of them sampled."""
+    formula = "Reaction ~ Days + (1 + Days | Subject) + ar(Days, Subject)"
+    compare(load("sleepstudy"), formula, "Subject")
