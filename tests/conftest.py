@@ -68,3 +68,17 @@ def at_a_point(model, seed: int, jitter: float = 0.3):
     if m.observed_RVs:
         observed = m.compile_logp(vars=m.observed_RVs, sum=False)(point)[0]
     return point, values, observed
+
+
+def jittered_point(pm_model, seed: int = 2, jitter: float = 0.3) -> dict:
+    """The model's initial point with every value moved by N(0, jitter) noise."""
+    rng = np.random.default_rng(seed)
+    start = pm_model.initial_point()
+    return {k: v + rng.normal(0, jitter, size=np.shape(v)) for k, v in start.items()}
+
+
+def values_at(pm_model, names, point) -> dict:
+    """``{name: value}`` of the model's variables ``names`` at ``point``."""
+    outputs = pm_model.replace_rvs_by_values([pm_model[n] for n in names])
+    fn = pm_model.compile_fn(outputs, inputs=pm_model.value_vars, on_unused_input="ignore")
+    return dict(zip(names, fn(point), strict=True))

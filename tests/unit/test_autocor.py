@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import stats
 
 import mixedbayes as mb
+from conftest import jittered_point, values_at
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph.autocor import autocorrelation, correlation_matrices
@@ -123,18 +124,6 @@ def test_autocorrelations_match_the_ma_infinity_representation(phi, theta):
     np.testing.assert_allclose(cosy, [1.0, 0.3, 0.3, 0.3])
 
 
-def _point(pm_model, seed=2):
-    rng = np.random.default_rng(seed)
-    start = pm_model.initial_point()
-    return {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in start.items()}
-
-
-def _values(pm_model, names, point):
-    outputs = pm_model.replace_rvs_by_values([pm_model[n] for n in names])
-    fn = pm_model.compile_fn(outputs, inputs=pm_model.value_vars, on_unused_input="ignore")
-    return dict(zip(names, fn(point), strict=True))
-
-
 def _dense_covariance(data, kind, params, sigma, sd_g=None):
     """sigma^2 rho(|t_i - t_j|) within levels of g (+ sd_g^2 within levels), all rows."""
     t, g = data["t"].to_numpy(), data["g"].to_numpy()
@@ -153,10 +142,10 @@ def _dense_covariance(data, kind, params, sigma, sd_g=None):
 def test_log_density_matches_the_dense_multivariate_normal(data, kind, integrated):
     model = mb.Model(f"y ~ x + (1 | g) + {kind}(t, g)", data)
     pm_model = model.marginal_model("g") if integrated else model.pymc_model
-    point = _point(pm_model)
+    point = jittered_point(pm_model, seed=2)
     names = ["autocor_loglik", "Intercept", "b", "sigma", "sd_g"]
     params = [n for n in ("ar", "ma", "cosy") if n in pm_model.named_vars]
-    values = _values(pm_model, names + params + ([] if integrated else ["r_g"]), point)
+    values = values_at(pm_model, names + params + ([] if integrated else ["r_g"]), point)
     mu = values["Intercept"] + values["b"][0] * data["x"].to_numpy()
     structure = {n: float(values[n]) for n in params}
     if integrated:
@@ -184,7 +173,7 @@ def test_jax_log_density_and_gradient_match_pytensor(data):
 
     jax.config.update("jax_enable_x64", True)
     m = mb.Model("y ~ x + (1 | g) + (1 | h) + arma(t, g)", data).marginal_model("g")
-    point = _point(m)
+    point = jittered_point(m, seed=2)
     point["ar_interval__"] = np.array(-0.8)  # negative phi: odd powers keep their sign
     logp = get_jaxified_logp(m)
     value, grads = jax.value_and_grad(logp)(
@@ -311,9 +300,9 @@ def test_log_density_with_an_integrated_random_slope_matches_the_dense_normal(da
     N(mu, sigma^2 R + Z S Z') with S from the sds and correlation at the point."""
     model = mb.Model(f"y ~ x + (1 + x | g) + {kind}(t, g)", data)
     m = model.marginal_model("g")
-    point = _point(m, seed=5)
+    point = jittered_point(m, seed=5)
     params = [n for n in ("ar", "ma") if n in m.named_vars]
-    values = _values(
+    values = values_at(
         m, ["autocor_loglik", "Intercept", "b", "sigma", "sd_g", "cor_g", *params], point
     )
     x = data["x"].to_numpy()
@@ -332,9 +321,9 @@ def test_a_sigma_formula_scales_each_rows_residual(data, kind):
     """sigma ~ x: the covariance is D R D with D the rows' sigmas."""
     model = mb.Model(mb.bf(f"y ~ x + {kind}(t, g)", sigma="~ x"), data)
     m = model.pymc_model
-    point = _point(m, seed=6)
+    point = jittered_point(m, seed=6)
     names = ["autocor_loglik", "Intercept", "b", "sigma_Intercept", "sigma_b", kind]
-    values = _values(m, names, point)
+    values = values_at(m, names, point)
     x = data["x"].to_numpy()
     mu = values["Intercept"] + values["b"][0] * x
     sd = np.exp(values["sigma_Intercept"] + values["sigma_b"][0] * x)

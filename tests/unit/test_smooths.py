@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
+from conftest import jittered_point, values_at
 from mixedbayes.design.newdata import encode_newdata
 from mixedbayes.design.smooth import smooth_basis
 from mixedbayes.formula import parse_formula
@@ -93,23 +94,11 @@ def test_priors_have_one_sds_per_smooth(data):
         mb.Model("y ~ s(x, k = 5)", data, priors={"sds": mb.Prior("Normal", mu=0, sigma=1)})
 
 
-def _point(pm_model, seed=4):
-    rng = np.random.default_rng(seed)
-    start = pm_model.initial_point()
-    return {k: v + rng.normal(0, 0.3, size=np.shape(v)) for k, v in start.items()}
-
-
-def _values(pm_model, names, point):
-    outputs = pm_model.replace_rvs_by_values([pm_model[n] for n in names])
-    fn = pm_model.compile_fn(outputs, inputs=pm_model.value_vars, on_unused_input="ignore")
-    return dict(zip(names, fn(point), strict=True))
-
-
 def test_sampled_smooth_density_is_normal_around_the_basis_fit(data):
     model = mb.Model("y ~ s(x, k = 6)", data)
     m = model.pymc_model
-    point = _point(m)
-    v = _values(m, ["Intercept", "b", "sigma", "sds_sx_1", "r_sx_1", "sd_sx_1"], point)
+    point = jittered_point(m, seed=4)
+    v = values_at(m, ["Intercept", "b", "sigma", "sds_sx_1", "r_sx_1", "sd_sx_1"], point)
     np.testing.assert_allclose(v["sd_sx_1"], np.full(4, v["sds_sx_1"]))
     basis = smooth_basis(data["x"].to_numpy(), 6, "tp")
     x = data["x"].to_numpy()
@@ -123,8 +112,8 @@ def test_sampled_smooth_density_is_normal_around_the_basis_fit(data):
 def test_integrated_smooth_density_matches_the_dense_normal(data):
     model = mb.Model("y ~ s(x, k = 6) + (1 | g)", data)
     m = model.marginal_model("sx_1")
-    point = _point(m)
-    v = _values(m, ["marginal_loglik", "Intercept", "b", "sigma", "sds_sx_1", "r_g"], point)
+    point = jittered_point(m, seed=4)
+    v = values_at(m, ["marginal_loglik", "Intercept", "b", "sigma", "sds_sx_1", "r_g"], point)
     x = data["x"].to_numpy()
     basis = smooth_basis(x, 6, "tp")
     levels = pd.Categorical(data["g"]).codes
@@ -214,9 +203,9 @@ def test_gp_block_sds_are_the_spectral_density_and_integrate_exactly(data):
     new = encode_newdata(model.design, pd.DataFrame({"x": [0.1, 2.5]}), include_random=False)
     np.testing.assert_allclose(new.blocks[0].Z, domain.basis([0.1, 2.5], 12))
     m = model.marginal_model("g")
-    point = _point(m, seed=7)
+    point = jittered_point(m, seed=7)
     names = ["marginal_loglik", "Intercept", "sigma", "sd_g", "sdgp_gpx", "lscale_gpx", "sd_gpx"]
-    v = _values(m, names, point)
+    v = values_at(m, names, point)
     S = spectral_density("matern52", block.frequencies, v["sdgp_gpx"], v["lscale_gpx"])
     np.testing.assert_allclose(v["sd_gpx"], np.sqrt(S))
     levels = pd.Categorical(data["g"]).codes
