@@ -262,7 +262,7 @@ def test_jax_log_density_and_gradient_match_pytensor(data, name, link):
     point = {k: v + rng.normal(0, jitter, np.shape(v)) for k, v in m.initial_point().items()}
     values = [point[v.name] for v in m.value_vars]
     logp = get_jaxified_logp(m)  # the log-density, despite the argument's name
-    value, grads = jax.value_and_grad(logp)([jax.numpy.asarray(v) for v in values])
+    value, grads = jax.jit(jax.value_and_grad(logp))([jax.numpy.asarray(v) for v in values])
     expected = m.compile_logp()(point)
     expected_grad = m.compile_dlogp()(point)
     np.testing.assert_allclose(float(value), expected, rtol=1e-8)

@@ -320,7 +320,7 @@ def test_jax_marginal_density_and_gradient_match_pytensor(data):
     m = mb.Model(formula, data).marginal_model("g")
     point = random_point(m)
     logp = get_jaxified_logp(m)
-    value, grads = jax.value_and_grad(logp)(
+    value, grads = jax.jit(jax.value_and_grad(logp))(
         [jax.numpy.asarray(point[v.name]) for v in m.value_vars]
     )
     np.testing.assert_allclose(float(value), m.compile_logp()(point), rtol=1e-8)
