@@ -14,13 +14,12 @@ import pandas as pd
 
 from ..errors import DataError, FormulaError
 from ..formula import Formula
+from .smooth_transforms import with_transforms
 
 
 def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> list[str]:
     """Columns of ``data`` the formula reads, in formula order; unknown names are an error."""
-    from .smooth_transforms import SMOOTH_CONTEXT  # the transforms s() and gp() became
-
-    context = {**SMOOTH_CONTEXT, **context}
+    context = with_transforms(context)
     # (expression, read as Python?): responses and offsets are evaluated as I(expr)
     expressions = [(e, True) for e in formula.response_expressions]
     for part in formula.parts:
@@ -35,7 +34,7 @@ def required_columns(formula: Formula, data: pd.DataFrame, context: Mapping) -> 
             names.append(name)
     names += [factor for part in formula.parts for group in part.groups for factor in group.factors]
     names += list(formula.autocor.columns) if formula.autocor is not None else []
-    names += [g.smooth.by for p in formula.parts for g in p.groups if getattr(g.smooth, "by", None)]
+    names += [g.smooth.by for p in formula.parts for g in p.groups if g.smooth and g.smooth.by]
     unique = list(dict.fromkeys(names))
     repeated = [name for name in unique if (data.columns == name).sum() > 1]
     if repeated:

@@ -21,7 +21,7 @@ from .blocks import Design, RandomBlock
 from .columns import combine_factors, drop_missing, required_columns
 from .hsgp import HSGPDomain
 from .response import encode_response
-from .smooth_transforms import SMOOTH_CONTEXT, smooth_labels
+from .smooth_transforms import smooth_labels, with_transforms
 
 
 def make_design(
@@ -56,7 +56,7 @@ def make_design(
     family = get_family(family)
     formula = with_default_dpars(parse_model_formula(formula), family)
     check_data(data, "data")
-    context = {**SMOOTH_CONTEXT, **(context or {})}
+    context = with_transforms(context)
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)
 
@@ -295,7 +295,7 @@ def _blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "
     """The block of a bar term; for ``s(x, by = f)`` one block per level of ``f``, each
     the smooth's columns on that level's rows (zero elsewhere)."""
     block = _block(term, data, context, dpar)
-    by = getattr(term.smooth, "by", None)
+    by = term.smooth.by if term.smooth is not None else None
     if by is None:
         return (block,)
     if pd.api.types.is_numeric_dtype(data[by]) and not isinstance(

@@ -23,7 +23,7 @@ from ..errors import DataError
 from .blocks import Design
 from .columns import level_labels, variables
 from .make import as_frame, check_data, evaluate, offset
-from .smooth_transforms import SMOOTH_CONTEXT
+from .smooth_transforms import with_transforms
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)
 
@@ -79,7 +79,7 @@ def encode_newdata(
     """
     data = as_frame(data, "newdata")
     check_data(data, "newdata")
-    context = {**SMOOTH_CONTEXT, **(context or {})}
+    context = with_transforms(context)
     formula = design.formula
     expressions = [(formula.fixed, False), *((e, True) for e in formula.offsets)]
     expressions += [
@@ -92,7 +92,7 @@ def encode_newdata(
         lhs = (formula.trials, formula.failures, formula.response)
         expressions += [(e, True) for e in lhs if e]
     factors = [f for term in formula.groups for f in term.factors] if include_random else []
-    factors += [t.smooth.by for t in formula.groups if getattr(t.smooth, "by", None)]
+    factors += [t.smooth.by for t in formula.groups if t.smooth and t.smooth.by]
     _check_columns(data, expressions, factors, context)
 
     X = _encode(design.fixed_spec, data, context, "fixed-effect predictor")

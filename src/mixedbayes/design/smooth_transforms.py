@@ -60,6 +60,12 @@ def gp_basis(x, k=20, c=1.25, _state=None, _metadata=None, _spec=None):
 SMOOTH_CONTEXT = {"smooth_fixed": smooth_fixed, "smooth_random": smooth_random}
 SMOOTH_CONTEXT["gp_basis"] = gp_basis
 
+
+def with_transforms(context) -> dict:
+    """The caller's formula context with the transforms that ``s()`` and ``gp()`` become."""
+    return {**SMOOTH_CONTEXT, **(context or {})}
+
+
 _FIELD = re.compile(r"^(?:smooth_random|gp_basis)\([^)]*\)\[(\d+)\]$")
 
 
@@ -70,7 +76,7 @@ def smooth_labels(names, smooths) -> tuple[str, ...]:
     out = []
     for name in names:
         for term in smooths:
-            expr = term.fixed if term.fixed is None else term.fixed.split(":C(")[0]
+            expr = getattr(term, "basis", None)  # a GP has no fixed part
             if expr is not None and name.startswith(expr + "["):
                 field, _, rest = name[len(expr) + 1 :].partition("]")
                 name = (term.name if field == "1" else f"{term.name}[{field}]") + rest

@@ -48,6 +48,12 @@ class AutocorTerm:
     text: str
 
     @property
+    def parameters(self) -> tuple[str, ...]:
+        """The structure's parameters, which are also their prior classes: ``ar``,
+        ``ma``, ``cosy``."""
+        return ("ar",) * self.p + ("ma",) * self.q + ("cosy",) * (self.kind == "cosy")
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """The data columns the term reads."""
         return tuple(c for c in (self.time, self.gr) if c is not None)
@@ -167,10 +173,14 @@ class SmoothTerm:
     by: str | None = None
 
     @property
+    def basis(self) -> str:
+        """The fixed part's transform, ``smooth_fixed(x, ...)`` (without ``by``)."""
+        return f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
+
+    @property
     def fixed(self) -> str:
         """The fixed part's formulaic expression."""
-        expr = f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
-        return expr if self.by is None else f"{expr}:C({self.by})"
+        return self.basis if self.by is None else f"{self.basis}:C({self.by})"
 
     @property
     def random(self) -> str:
@@ -229,6 +239,7 @@ class GPTerm:
     text: str
 
     fixed = None  # no unpenalized part
+    by = None
 
     @property
     def random(self) -> str:

@@ -13,9 +13,11 @@ residual sd as in nlme and brms:
 
 When a grouping factor with the same levels as ``gr`` has random effects, they are
 integrated out with the residuals (``marginalize="auto"`` chooses it): a level's rows are
-``N(mu, sigma^2 R + Z S Z')``. Each level's covariance (at most T x T for the longest
-level) is factorized densely, in one batched Cholesky decomposition per gradient. Padded
-rows have unit variance, zero residual and no correlation, so they add exactly nothing.
+``N(mu, sigma^2 R + Z S Z')``. AR(1) is whitened through its innovations (O(rows) per
+level); the other structures factorize each level's covariance (at most T x T for the
+longest level) densely, in one batched Cholesky decomposition per gradient. Padded rows
+have unit variance, zero residual and no correlation, so they add exactly nothing. The
+integrated effects' conditional draws are in :mod:`mixedbayes.graph.conditional`.
 """
 
 from __future__ import annotations
@@ -23,20 +25,12 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-import xarray as xr
 
 from ..design import Design, RandomBlock
 from ..design.autocor import AutocorDesign
 from ..priors import PriorSet
 
 LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-def parameter_names(autocor: AutocorDesign) -> tuple[str, ...]:
-    """The structure's parameters, which are also their prior classes: ``ar``, ``ma``,
-    ``cosy``."""
-    term = autocor.term
-    return ("ar",) * term.p + ("ma",) * term.q + ("cosy",) * (term.kind == "cosy")
 
 
 def autocorrelation(kind: str, params: dict, max_lag: int, xp=np):
@@ -82,7 +76,7 @@ def correlation_matrices(autocor: AutocorDesign, params: dict, xp=np):
 
 def create_parameters(autocor: AutocorDesign, priors: PriorSet) -> dict:
     """The structure's PyMC variables (``ar``, ``ma``, ``cosy``) from their priors."""
-    return {name: priors.get(name).create(name) for name in parameter_names(autocor)}
+    return {name: priors.get(name).create(name) for name in autocor.term.parameters}
 
 
 def same_levels(autocor: AutocorDesign, block: RandomBlock) -> bool:
@@ -143,7 +137,7 @@ def padded_predictor(autocor: AutocorDesign, design: Design, linear, sampled):
     return eta
 
 
-def _ar1_coefficients(autocor: AutocorDesign, phi):
+def ar1_coefficients(autocor: AutocorDesign, phi):
     """``a_j = phi^(t_j - t_(j-1))`` for a row after another of its level, else 0:
     (..., levels, T) for ``phi`` a scalar or an array of draws shaped (..., 1, 1)."""
     mask = autocor.mask.astype(float)
@@ -154,11 +148,11 @@ def _ar1_coefficients(autocor: AutocorDesign, phi):
     return previous * phi**gaps
 
 
-def ar1_innovations(autocor: AutocorDesign, phi, x, xp=np, trailing: bool = False):
+def ar1_innovations(a, x, xp=np, trailing: bool = False):
     """``(x_j - a_j x_(j-1)) / sqrt(1 - a_j^2)`` along the time axis of ``x`` (..., levels,
-    T), or (..., levels, T, k) with ``trailing``: AR(1) residuals made independent
-    (standardized residuals in, standard normals out). NumPy or PyTensor (``xp``)."""
-    a = _ar1_coefficients(autocor, phi)
+    T), or (..., levels, T, k) with ``trailing``, for ``a`` from :func:`ar1_coefficients`:
+    AR(1) residuals made independent (standardized residuals in, standard normals out).
+    NumPy or PyTensor (``xp``)."""
     scale = 1.0 / xp.sqrt(1.0 - a**2)
     if trailing:
         a, scale = a[..., None], scale[..., None]
@@ -179,14 +173,14 @@ def _ar1_logp(autocor: AutocorDesign, phi, sd, residual, integrated):
     quadratic form reduced by ``c'K^-1 c``, ``c = L'W~'w`` (``S = L L'``).
     """
     mask = autocor.mask.astype(float)
+    a = ar1_coefficients(autocor, phi)
 
     def innovations(x):  # x: (levels, T) or (levels, T, k)
-        return ar1_innovations(autocor, phi, x, pt, trailing=x.ndim == 3)
+        return ar1_innovations(a, x, pt, trailing=x.ndim == 3)
 
-    scale = 1.0 / pt.sqrt(1.0 - _ar1_coefficients(autocor, phi) ** 2)
     safe_sd = sd + (1.0 - mask)  # 1 on padding, whose residual is 0
     w = innovations(residual / safe_sd)
-    logp = -0.5 * (w**2).sum() + pt.log(scale).sum() - pt.log(safe_sd).sum()
+    logp = -0.5 * (w**2).sum() - 0.5 * pt.log(1.0 - a**2).sum() - pt.log(safe_sd).sum()
     if integrated is None:
         return logp
     block, chol = integrated
@@ -202,72 +196,3 @@ def _ar1_logp(autocor: AutocorDesign, phi, sd, residual, integrated):
     v = pt.linalg.solve_triangular(L, c[:, :, None], lower=True)
     logdet = pt.log(pt.diagonal(L, axis1=1, axis2=2)).sum()
     return logp - logdet + 0.5 * (v**2).sum()
-
-
-def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, random_seed=None):
-    """Draws of the effects of ``group`` integrated out with the residuals, from their
-    conditional posterior ``N(P^-1 h, P^-1)``, ``P = S^-1 + Z'V^-1 Z``, ``h = Z'V^-1 e``
-    per level (``V = sigma^2 R``, ``e`` the residual of everything else)."""
-    autocor, block = design.autocor, design.block(group)
-    stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
-    rng = np.random.default_rng(random_seed)
-    n_samples, k = stacked.sizes["sample"], len(block.coefs)
-    params = {name: stacked[name].values for name in parameter_names(autocor)}
-    sigma = stacked["sigma"].values
-    rows, mask = np.maximum(autocor.rows, 0), autocor.mask
-    Z = block.Z[rows] * mask[:, :, None]
-    cov = _covariance(block, stacked)
-    out = np.empty((n_samples, block.n_levels, k))
-    target = level_of_block(autocor, block)
-    step = max(1, 2_000_000 // max(1, rows.size * rows.shape[1]))
-    for start in range(0, n_samples, step):
-        part = slice(start, min(start + step, n_samples))
-        sd = sigma[part, None, None]
-        u = autocor.padded(_residual(design, stacked, group, part)) / sd  # (s, G, T)
-        W = Z[None] / sd[..., None]  # (s, G, T, k)
-        if autocor.kind == "ar":  # innovations (O(rows)); else the dense factor of R
-            phi = params["ar"][part, None, None]
-            w, A = ar1_innovations(autocor, phi, u), ar1_innovations(autocor, phi, W, np, True)
-        else:
-            C = np.linalg.cholesky(
-                correlation_matrices(autocor, {n: v[part] for n, v in params.items()})
-            )
-            w, A = np.linalg.solve(C, u[..., None])[..., 0], np.linalg.solve(C, W)
-        P = np.linalg.inv(cov[part])[:, None] + np.swapaxes(A, -1, -2) @ A
-        h = np.einsum("sgtk,sgt->sgk", A, w)
-        chol_P = np.linalg.cholesky(P)
-        mean = np.linalg.solve(P, h[..., None])[..., 0]
-        noise = rng.standard_normal(mean.shape)[..., None]
-        out[part][:, target] = mean + np.linalg.solve(np.swapaxes(chol_P, -1, -2), noise)[..., 0]
-    dims = ("chain", "draw", block.group, f"{block.group}__coef")
-    values = out.reshape(posterior.sizes["chain"], posterior.sizes["draw"], block.n_levels, k)
-    coords = {block.group: list(block.levels), f"{block.group}__coef": list(block.coefs)}
-    coords |= {"chain": posterior.chain.values, "draw": posterior.draw.values}
-    return {f"r_{group}": xr.DataArray(values, dims=dims, coords=coords)}
-
-
-def _residual(design: Design, stacked, group: str, part: slice) -> np.ndarray:
-    """(draws in part, n): ``y - offset - X beta - sum_f Z_f r_f`` over the factors other
-    than ``group``."""
-    y = design.y - (design.offset if design.offset is not None else 0.0)
-    e = np.broadcast_to(y, (part.stop - part.start, y.size)).copy()
-    for j, term in enumerate(design.fixed_terms):
-        value = (
-            stacked["Intercept"].values[part]
-            if term == "Intercept"
-            else stacked["b"].sel(fixed_term=term).values[part]
-        )
-        e -= value[:, None] * design.X[:, j]
-    for other in design.blocks:
-        if other.group != group:
-            r = stacked[f"r_{other.group}"].values[part]  # (s, levels, k)
-            e -= np.einsum("snk,nk->sn", r[:, other.index, :], other.Z)
-    return e
-
-
-def _covariance(block: RandomBlock, stacked) -> np.ndarray:
-    """(samples, k, k) covariance of a level's effects."""
-    sd = stacked[f"sd_{block.group}"].values.reshape(stacked.sizes["sample"], -1)
-    name = f"cor_{block.group}"
-    cor = stacked[name].values if name in stacked else np.eye(sd.shape[1])[None]
-    return sd[:, :, None] * cor * sd[:, None, :]

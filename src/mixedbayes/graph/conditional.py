@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..design import Design, RandomBlock
-from .autocor import draw_autocor_effects
+from .autocor import ar1_coefficients, ar1_innovations, correlation_matrices, level_of_block
 from .marginal import _cross, _level_crossproducts, _sums
 from .woodbury import SmallFactors, small_factors
 
@@ -208,3 +208,64 @@ def _covariances(block: RandomBlock, stacked) -> np.ndarray:
     else:
         cor = np.broadcast_to(np.eye(len(block.coefs)), (len(sd), *[len(block.coefs)] * 2))
     return sd[:, :, None] * cor * sd[:, None, :]
+
+
+def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, random_seed=None):
+    """Draws of the effects of ``group`` integrated out with the residuals, from their
+    conditional posterior ``N(P^-1 h, P^-1)``, ``P = S^-1 + Z'V^-1 Z``, ``h = Z'V^-1 e``
+    per level (``V = sigma^2 R``, ``e`` the residual of everything else)."""
+    autocor, block = design.autocor, design.block(group)
+    stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
+    rng = np.random.default_rng(random_seed)
+    n_samples, k = stacked.sizes["sample"], len(block.coefs)
+    params = {name: stacked[name].values for name in autocor.term.parameters}
+    sigma = stacked["sigma"].values
+    rows, mask = np.maximum(autocor.rows, 0), autocor.mask
+    Z = block.Z[rows] * mask[:, :, None]
+    cov = _covariances(block, stacked)
+    out = np.empty((n_samples, block.n_levels, k))
+    target = level_of_block(autocor, block)
+    step = max(1, 2_000_000 // max(1, rows.size * rows.shape[1]))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        sd = sigma[part, None, None]
+        u = autocor.padded(_residual(design, stacked, group, part)) / sd  # (s, G, T)
+        W = Z[None] / sd[..., None]  # (s, G, T, k)
+        if autocor.kind == "ar":  # innovations (O(rows)); else the dense factor of R
+            a = ar1_coefficients(autocor, params["ar"][part, None, None])
+            w, A = ar1_innovations(a, u), ar1_innovations(a, W, np, True)
+        else:
+            C = np.linalg.cholesky(
+                correlation_matrices(autocor, {n: v[part] for n, v in params.items()})
+            )
+            w, A = np.linalg.solve(C, u[..., None])[..., 0], np.linalg.solve(C, W)
+        P = np.linalg.inv(cov[part])[:, None] + np.swapaxes(A, -1, -2) @ A
+        h = np.einsum("sgtk,sgt->sgk", A, w)
+        chol_P = np.linalg.cholesky(P)
+        mean = np.linalg.solve(P, h[..., None])[..., 0]
+        noise = rng.standard_normal(mean.shape)[..., None]
+        out[part][:, target] = mean + np.linalg.solve(np.swapaxes(chol_P, -1, -2), noise)[..., 0]
+    dims = ("chain", "draw", block.group, f"{block.group}__coef")
+    values = out.reshape(posterior.sizes["chain"], posterior.sizes["draw"], block.n_levels, k)
+    coords = {block.group: list(block.levels), f"{block.group}__coef": list(block.coefs)}
+    coords |= {"chain": posterior.chain.values, "draw": posterior.draw.values}
+    return {f"r_{group}": xr.DataArray(values, dims=dims, coords=coords)}
+
+
+def _residual(design: Design, stacked, group: str, part: slice) -> np.ndarray:
+    """(draws in part, n): ``y - offset - X beta - sum_f Z_f r_f`` over the factors other
+    than ``group``."""
+    y = design.y - (design.offset if design.offset is not None else 0.0)
+    e = np.broadcast_to(y, (part.stop - part.start, y.size)).copy()
+    for j, term in enumerate(design.fixed_terms):
+        value = (
+            stacked["Intercept"].values[part]
+            if term == "Intercept"
+            else stacked["b"].sel(fixed_term=term).values[part]
+        )
+        e -= value[:, None] * design.X[:, j]
+    for other in design.blocks:
+        if other.group != group:
+            r = stacked[f"r_{other.group}"].values[part]  # (s, levels, k)
+            e -= np.einsum("snk,nk->sn", r[:, other.index, :], other.Z)
+    return e

@@ -107,8 +107,7 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     for part in design.dpars:
         entries += _dpar_priors(part, family, scale)
     if design.autocor is not None:
-        term = design.autocor.term
-        for cls in ("ar",) * term.p + ("ma",) * term.q + ("cosy",) * (term.kind == "cosy"):
+        for cls in design.autocor.term.parameters:
             entries.append(PriorEntry(cls, None, None, Prior("Uniform", **BOUNDS[cls]), "default"))
     return entries
 

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from ..design.autocor import AutocorDesign
-from ..graph.autocor import correlation_matrices, parameter_names
+from ..graph.autocor import correlation_matrices
 from .stats import COLUMNS, summarize
 
 _CHUNK = 4_000_000  # values of the (draws, levels, T, T) covariances per chunk
@@ -28,7 +28,7 @@ def autocor_table(posterior: xr.Dataset, autocor: AutocorDesign | None, prob: fl
     if autocor is None:
         return pd.DataFrame(columns=["term", *COLUMNS])
     rows = []
-    for name in parameter_names(autocor):
+    for name in autocor.term.parameters:
         term = name if name == "cosy" else f"{name}[1]"
         rows.append(summarize(posterior[name], prob).assign(term=term))
     return pd.concat(rows, ignore_index=True)[["term", *COLUMNS]]

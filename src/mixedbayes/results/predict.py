@@ -17,7 +17,6 @@ from ..design.make import as_frame
 from ..design.newdata import NewDesign, encode_newdata, training_rows
 from ..errors import DataError
 from ..families import LINKS
-from ..graph.autocor import parameter_names
 from ..sampling import check_count
 from .additions import pointwise_loglik, truncated_draws
 from .autocor import autocor_loglik, correlated_draws
@@ -79,7 +78,7 @@ def predict(
     n = rows["mu"].n_obs
     kept, summaries = [], []
     autocor = _autocor_rows(model, newdata) if kind == "response" and dpar == "mu" else None
-    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal, autocor):
+    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal, autocor is not None):
         if dpar != "mu":
             width = np.ones((1, rows_slice.stop - rows_slice.start))
             values = params.aux(ordinal, rows, rows_slice)[dpar] * width  # (S, m)
@@ -163,7 +162,8 @@ def log_likelihood(fit) -> np.ndarray:
     ordinal = family.response == "ordinal"
     parts = []
     autocor = model.design.autocor
-    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal, autocor):
+    whole = autocor is not None
+    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal, whole):
         eta = params.linear_predictor(rows, part)
         trials = None if rows["mu"].trials is None else rows["mu"].trials[part]
         aux = params.aux(ordinal, rows, part)
@@ -303,7 +303,7 @@ class _Parameters:
 
     def structure(self, autocor) -> dict:
         """Draws of the correlation structure's parameters (``ar``, ``ma``, ``cosy``)."""
-        return {name: self.values(name) for name in parameter_names(autocor)}
+        return {name: self.values(name) for name in autocor.term.parameters}
 
     def aux(self, ordinal: bool, rows: dict[str, NewDesign], part: slice) -> dict:
         """Family parameters shaped to broadcast against eta (S, m): (S, 1) draws, or
