@@ -126,10 +126,12 @@ def test_jax_log_density_equals_c(model):
     np.testing.assert_allclose(float(jax_value), float(c_value), rtol=1e-9)
 
 
-def test_marginalization_is_not_chosen_with_a_sigma_formula(model):
-    assert marginal_choice(model.design, model.family, "auto") is None
-    with pytest.raises(mb.SamplingError, match="a formula for sigma"):
-        marginal_choice(model.design, model.family, True)
+def test_marginalization_is_chosen_with_a_sigma_formula(model):
+    """Per-row sigma keeps the mean's effects integrable (graph/rowwise.py); sigma's own
+    effects stay sampled."""
+    assert marginal_choice(model.design, model.family, "auto") == "g"
+    named = model.marginal_model("g").named_vars
+    assert "r_g" not in named and "r_sigma_g" in named
 
 
 def test_predict_sigma_and_tables(model, data):

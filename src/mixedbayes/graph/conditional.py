@@ -16,8 +16,9 @@ import xarray as xr
 
 from ..design import Design, RandomBlock
 from .autocor import ar1_coefficients, ar1_innovations, correlation_matrices, level_of_block
-from .marginal import _cross, _level_crossproducts, _sums
-from .woodbury import SmallFactors, small_factors
+from .marginal import _cross, _level_crossproducts, _sums, integrated_along
+from .rowwise import draw_rowwise_effects, whitened
+from .woodbury import SmallFactors
 
 _CHUNK = 20_000_000  # values per chunk of draws
 
@@ -33,10 +34,18 @@ def draw_random_effects(design: Design, group: str, posterior: xr.Dataset, rando
     """
     if design.autocor is not None:
         return draw_autocor_effects(design, group, posterior, random_seed)
-    block = design.block(group)
     stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
     rng = np.random.default_rng(random_seed)
-    small = small_factors(design, group)
+    if design.dpars:  # per-row sigma (graph/rowwise.py)
+        block = design.block(group)
+        return {
+            f"r_{group}": _as_posterior(
+                block, _draw_rowwise(design, block, stacked, rng), posterior
+            )
+        }
+    small = [b.group for b in integrated_along(design, group)]
+    design = whitened(design)  # rows scaled by sqrt(weights), if any
+    block, small = design.block(group), [design.block(name) for name in small]
     draws = {}
     if small:
         rest = ResidualSums(design, stacked, exclude={group, *(b.group for b in small)})
@@ -161,6 +170,19 @@ def draw_small_effects(big: RandomBlock, small, rest: ResidualSums, stacked, rng
         draws[b.group] = out[:, start : start + n * kb].reshape(n_samples, kb, n).transpose(0, 2, 1)
         start += n * kb
     return draws
+
+
+def _draw_rowwise(design: Design, block: RandomBlock, stacked, rng) -> np.ndarray:
+    """``(samples, levels, k)`` draws of ``block``'s effects with sigma per row."""
+    n_samples, k = stacked.sizes["sample"], len(block.coefs)
+    cov = _covariances(block, stacked)
+    out = np.empty((n_samples, block.n_levels, k))
+    step = max(1, _CHUNK // (10 * design.n_obs * k * k + block.n_levels * k * k))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        e = _residual(design, stacked, block.group, part)
+        out[part] = draw_rowwise_effects(design, block, e, stacked, part, cov[part], rng)
+    return out
 
 
 def _prior_precision(small, inverses, q: int) -> np.ndarray:

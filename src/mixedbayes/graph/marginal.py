@@ -26,16 +26,32 @@ from ..design import Design, RandomBlock
 from ..errors import SamplingError
 from .autocor import same_levels
 from .marginal_op import level_inverses, marginal_logp
+from .rowwise import total_weight, whitened
 from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
 
 
 def _not_exact(design: Design, family) -> str:
-    if design.additions.any:
-        return "weights, censoring or truncation"
-    if design.dpars:
-        return f"a formula for {', '.join(part.dpar for part in design.dpars)}"
-    return f"the {family.name} family"
+    if not family.integrates_exactly:
+        return f"the {family.name} family"
+    return "censored or truncated responses (no closed form)"
+
+
+def _exact(design: Design, family) -> bool:
+    """Gaussian (identity link); weights and a formula for sigma keep it exact
+    (:mod:`mixedbayes.graph.rowwise`), censoring and truncation do not."""
+    additions = design.additions
+    return (
+        family.integrates_exactly and additions.censoring is None and additions.truncation is None
+    )
+
+
+def integrated_along(design: Design, group: str) -> list[RandomBlock]:
+    """The small factors integrated out with ``group`` (:func:`small_factors`): none with
+    correlated residuals or a formula for sigma, whose likelihoods integrate one factor."""
+    if design.autocor is not None or design.dpars:
+        return []
+    return small_factors(design, group)
 
 
 def marginal_choice(design: Design, family, marginalize) -> str | None:
@@ -51,9 +67,7 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
         return None
     if design.autocor is not None:
         return _with_autocor(design, family, marginalize)
-    # a formula for sigma (or another dpar) makes the residual variance vary by row, which
-    # the per-level statistics do not carry yet: such models sample every random effect
-    exact = family.integrates_exactly and not design.dpars and not design.additions.any
+    exact = _exact(design, family)
     if marginalize == "auto" or marginalize is True:
         if exact and design.blocks:
             return _largest_unconfounded(design)
@@ -68,8 +82,8 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
         if not exact:
             raise SamplingError(
                 f"marginalize={marginalize!r}: random effects can be integrated out "
-                "exactly only with the gaussian family (identity link) and no formula for "
-                f"sigma; this model has {_not_exact(design, family)}"
+                "exactly only with the gaussian family (identity link) and uncensored, "
+                f"untruncated responses; this model has {_not_exact(design, family)}"
             )
         return marginalize
     raise SamplingError(
@@ -134,12 +148,20 @@ def add_marginal_likelihood(
     vector over the block's levels per coefficient; ``small`` lists ``(block, chol)`` of
     factors integrated out with ``block`` (:mod:`mixedbayes.graph.woodbury`).
     """
+    n_obs = total_weight(design)
+    if design.additions.weights is not None:  # rows scaled by sqrt(w), graph/rowwise.py
+        X, beta = linear
+        linear = (X * np.sqrt(design.additions.weights)[:, None], beta)
+        design = whitened(design)
+        block = design.block(block.group)
+        sampled = [(design.block(b.group), r) for b, r in sampled]
+        small = [(design.block(b.group), c) for b, c in small]
     # padded levels (none where small factors are integrated along) contribute exactly 0
     levels = block.n_levels if small else padded_levels(block.n_levels)
     ztz = _level_crossproducts(block, levels)
     residual = _Residual(design, *linear, sampled)
     s = residual.sums(block, levels)
-    logp = marginal_logp(chol, sigma, s, residual.square(), ztz, float(design.n_obs))
+    logp = marginal_logp(chol, sigma, s, residual.square(), ztz, n_obs)
     if small:
         blocks, chols = zip(*small, strict=True)
         factors = SmallFactors(block, list(blocks))

@@ -131,11 +131,12 @@ def marginal_logp(L, sigma, s: list, ee, ztz: np.ndarray, n_obs: int):
     return -0.5 * minus2
 
 
-def level_inverses(L, var, ztz: np.ndarray):
+def level_inverses(L, var, ztz, k: int | None = None):
     """For one or two coefficients per level: ``log|S|``, ``sum_g log|M_g|`` and the
     entries of ``M_g^-1`` over the levels, ``{(a, b): vector}``, in closed form (elementwise
-    operations, which PyTensor compiles to C and differentiates itself)."""
-    if ztz.shape[1] == 1:
+    operations, which PyTensor compiles to C and differentiates itself). ``ztz`` is an
+    array, or an expression of ``k`` coefficients (:mod:`mixedbayes.graph.rowwise`)."""
+    if (ztz.shape[1] if k is None else k) == 1:
         var_u = L[0, 0] ** 2
         m = ztz[:, 0, 0] + var / var_u
         return pt.log(var_u), pt.log(m).sum(), {(0, 0): 1.0 / m}

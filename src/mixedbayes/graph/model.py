@@ -34,10 +34,10 @@ from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
 from .autocor import add_autocor_likelihood, create_parameters, padded_predictor
-from .marginal import add_marginal_likelihood
+from .marginal import add_marginal_likelihood, integrated_along
 from .observed import add_observed
 from .parameterization import centered_factors
-from .woodbury import small_factors
+from .rowwise import add_rowwise_marginal
 
 
 def matvec(X, v):
@@ -107,7 +107,7 @@ def build_model(
             eta = eta + design.offset
         integrated, small = {}, []
         if marginalize is not None:
-            small = small_factors(design, marginalize) if design.autocor is None else []
+            small = integrated_along(design, marginalize)
             blocks = [design.block(marginalize), *small]
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
             chol_of = integrated[marginalize]
@@ -129,6 +129,11 @@ def build_model(
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)
             add_observed(family, response_name(design), eta, aux, design)
+        elif design.dpars:  # sigma varies by row: the effects' sums are formed per row
+            for block, columns in sampled:
+                eta = eta + _gather(block, columns)
+            block = design.block(marginalize)
+            add_rowwise_marginal(design, block, integrated[marginalize], aux["sigma"], eta)
         else:
             block = design.block(marginalize)
             chol = integrated[marginalize]

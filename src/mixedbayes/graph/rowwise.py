@@ -1,0 +1,135 @@
+"""The marginal likelihood with per-row precisions: likelihood weights and a formula for sigma.
+
+A row with weight ``w_i`` and residual sd ``sigma_i`` contributes ``w_i log N(e_i | z_i'u,
+sigma_i)``, which is ``-(w_i / 2) log(2 pi sigma_i^2) - (lambda_i / 2) (e_i - z_i'u)^2``
+with precision ``lambda_i = w_i / sigma_i^2``. Scaling the row by ``sqrt(lambda_i)``
+(``e~ = sqrt(lambda) e``, ``Z~ = sqrt(lambda) Z``) and integrating ``u_g ~ N(0, S)`` level by
+level gives, with ``M_g = Z~_g'Z~_g + S^-1`` and ``s_g = Z~_g'e~_g``,
+
+    -2 log p = sum_i w_i log(2 pi sigma_i^2) + G log|S| + sum_g log|M_g|
+               + e~'e~ - sum_g s_g' M_g^-1 s_g,
+
+the density of :mod:`mixedbayes.graph.marginal_op` with unit residual variance plus the
+rows' normalizing terms. Two cases:
+
+- **Weights, one sigma** (:func:`whitened`): ``sqrt(w)`` is data, so the rows are scaled once
+  and the statistics of :mod:`mixedbayes.graph.marginal` are computed from the scaled rows;
+  only ``N`` becomes ``sum(w)``. Small crossed factors are integrated along as without
+  weights, and the conditional draws after sampling use the same scaled design.
+- **A formula for sigma** (:func:`add_rowwise_marginal`): ``sigma_i`` depends on parameters,
+  so ``Z~'Z~`` and the sums are formed in the graph at each evaluation (segment sums over the
+  rows: O(rows k^2), the cost of a sampled model's likelihood, with the integrated factor's
+  effects gone from the sampled parameters). Random effects in sigma's own formula are
+  sampled. Only the largest factor is integrated; :func:`draw_rowwise_effects` draws its
+  effects after sampling from ``N(M_g^-1 s_g, M_g^-1)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import scipy.sparse as sp
+
+from ..design import Design, RandomBlock
+from ..families.base import LINKS
+from .marginal_op import LOG_2PI, level_inverses
+
+
+def whitened(design: Design) -> Design:
+    """``design`` with its rows scaled by ``sqrt(w)`` (response, offset, ``X`` and every
+    block's ``Z``); itself without weights."""
+    weights = design.additions.weights
+    if weights is None:
+        return design
+    root = np.sqrt(weights)
+    blocks = tuple(dataclasses.replace(b, Z=b.Z * root[:, None]) for b in design.blocks)
+    offset = None if design.offset is None else design.offset * root
+    return dataclasses.replace(
+        design, y=design.y * root, X=design.X * root[:, None], offset=offset, blocks=blocks
+    )
+
+
+def total_weight(design: Design) -> float:
+    """``sum(w)``: the number of rows the weighted likelihood counts."""
+    weights = design.additions.weights
+    return float(design.n_obs if weights is None else weights.sum())
+
+
+def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta):
+    """Add the marginal density with per-row ``sigma`` (a vector expression) as the
+    Potential ``marginal_loglik``; ``eta`` is the predictor without ``block``'s effects
+    (fixed part, offset and the sampled factors)."""
+    weights = design.additions.weights
+    w = np.ones(design.n_obs) if weights is None else weights
+    precision = w / sigma**2
+    root = pt.sqrt(precision)
+    e = (design.y - eta) * root
+    k, levels = len(block.coefs), block.n_levels
+    Z = [block.Z[:, j] * root for j in range(k)]
+    s = [_segment_sum(block, Z[j] * e) for j in range(k)]
+    ztz = [[_segment_sum(block, Z[a] * Z[b]) for b in range(k)] for a in range(k)]
+    minus2 = (w * (LOG_2PI + pt.log(sigma**2))).sum() + (e**2).sum()
+    if k <= 2:  # closed form, elementwise over the levels
+        ztz = pt.stack([pt.stack(row, axis=-1) for row in ztz], axis=-2)
+        logdet_S, logdet_M, minv = level_inverses(chol, 1.0, ztz, k)
+        explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
+    else:  # batched k x k Cholesky factors
+        S_inv = pt.linalg.inv(chol @ chol.T)
+        M = pt.stack([pt.stack(row, axis=-1) for row in ztz], axis=-2) + S_inv[None]
+        C = pt.linalg.cholesky(M)
+        logdet_M = 2.0 * pt.log(pt.diagonal(C, axis1=-2, axis2=-1)).sum()
+        logdet_S = 2.0 * pt.log(pt.abs(pt.diag(chol))).sum()
+        half = pt.linalg.solve_triangular(C, pt.stack(s, axis=1)[..., None], lower=True)
+        explained = (half**2).sum()
+    minus2 = minus2 + levels * logdet_S + logdet_M - explained
+    return pm.Potential("marginal_loglik", -0.5 * minus2)
+
+
+def _segment_sum(block: RandomBlock, values):
+    """Per-level sums of a vector expression over the rows."""
+    return pt.inc_subtensor(pt.zeros(block.n_levels)[block.index], values)
+
+
+def draw_rowwise_effects(design: Design, block: RandomBlock, e, stacked, part, cov, rng):
+    """``(draws in part, levels, k)`` draws of ``block``'s effects given the residuals ``e``
+    of everything else (draws in part, rows) and per-row sigma from its formula."""
+    sigma = dpar_rows(next(p for p in design.dpars if p.dpar == "sigma"), stacked, part)
+    weights = design.additions.weights
+    precision = (1.0 if weights is None else weights) / sigma**2  # (c, n)
+    indicator = sp.csr_matrix(
+        (np.ones(design.n_obs), (np.arange(design.n_obs), block.index)),
+        shape=(design.n_obs, block.n_levels),
+    )
+    k = len(block.coefs)
+    Z = block.Z
+    s = np.stack([(precision * Z[:, j] * e) @ indicator for j in range(k)], axis=-1)
+    M = np.linalg.inv(cov)[:, None].repeat(block.n_levels, axis=1)  # (c, G, k, k)
+    for a in range(k):
+        for b in range(k):
+            M[..., a, b] += (precision * Z[:, a] * Z[:, b]) @ indicator
+    C = np.linalg.cholesky(M)
+    mean = np.linalg.solve(M, s[..., None])[..., 0]
+    noise = rng.standard_normal(mean.shape)[..., None]
+    return mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
+
+
+def dpar_rows(part: Design, stacked, draws: slice) -> np.ndarray:
+    """(draws, rows): a distributional parameter's value per training row, from posterior
+    draws of its fixed and random effects (``sigma_Intercept``, ``sigma_b``,
+    ``r_sigma_g``)."""
+    p = part.prefix
+    n = draws.stop - draws.start
+    eta = np.zeros((n, part.n_obs)) + (0.0 if part.offset is None else part.offset)
+    for j, term in enumerate(part.fixed_terms):
+        if term == "Intercept":
+            value = stacked[f"{p}Intercept"].values[draws]
+        else:
+            value = stacked[f"{p}b"].sel({f"{p}fixed_term": term}).values[draws]
+        eta += value[:, None] * part.X[:, j]
+    for block in part.blocks:
+        r = stacked[f"r_{block.group}"].transpose("sample", ...).values[draws]
+        eta += np.einsum("snk,nk->sn", r[:, block.index, :], block.Z)
+    return LINKS[part.link][1](eta)
