@@ -291,3 +291,91 @@ def test_values_must_be_numbers_and_groups_must_exist():
         simulate("y ~ x", n_per_group=5, fixed={"x": "big"}, sigma=1.0)
     with pytest.raises(FamilyError, match="thresholds must increase"):
         simulate("r ~ x", n_per_group=5, family="cumulative", thresholds=[1.0, 0.0])
+
+
+# ------------------------------------------------------------- distributional formulas
+
+
+def test_a_sigma_formula_gives_each_row_its_sd():
+    """log r^2 of the residuals r ~ N(0, sigma_i) has mean 2 log sigma_i + E log chi2_1
+    (psi(1/2) + log 2 = -1.2704) and variance pi^2 / 2: regressing it on z recovers twice
+    the log-sd coefficients, within 4 standard errors of the least-squares fit."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    rows = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    data = simulate(
+        mb.bf("y ~ x", sigma="~ z"),
+        data=rows,
+        fixed={"Intercept": 1, "x": 0.5, "sigma_Intercept": -0.5, "sigma_z": 0.4},
+        random_seed=3,
+    )
+    truth = data.attrs["truth"]
+    assert truth["fixed"] == {"Intercept": 1, "x": 0.5, "sigma_Intercept": -0.5, "sigma_z": 0.4}
+    assert truth["links"] == {"sigma": "log"} and "sigma" not in truth
+    r = data["y"] - 1 - 0.5 * data["x"]
+    X = np.column_stack([np.ones(n), data["z"]])
+    coef = np.linalg.lstsq(X, np.log(r**2), rcond=None)[0]
+    se = np.sqrt(np.pi**2 / 2 * np.diag(np.linalg.inv(X.T @ X)))
+    expected = np.array([2 * -0.5 + special.digamma(0.5) + np.log(2), 2 * 0.4])
+    assert np.all(np.abs(coef - expected) < 4 * se)
+
+
+def test_random_effects_in_sigma_are_drawn_and_recorded():
+    data = simulate(
+        mb.bf("y ~ 1 + (1 | g)", sigma="~ 1 + (1 | g)"),
+        groups={"g": 40},
+        n_per_group=400,
+        fixed={"Intercept": 0, "sigma_Intercept": 0},
+        sd={"g": 0.1, "sigma_g": 0.5},
+        random_seed=4,
+    )
+    truth = data.attrs["truth"]
+    assert truth["sd"] == {"g": {"Intercept": 0.1}, "sigma_g": {"Intercept": 0.5}}
+    u = ranef(data, "sigma_g")["Intercept"]
+    mu = ranef(data, "g")["Intercept"]
+    level = data["g"].astype(str)
+    residual = data["y"] - mu.reindex(level).to_numpy()
+    log_sd = np.log(residual.groupby(level).std())
+    # 400 rows: each level's log sd is estimated to about 1 / sqrt(2 * 400) = 0.035
+    assert np.abs(log_sd - u.reindex(log_sd.index)).max() < 0.035 * 4.5
+
+
+def test_a_zi_formula_sets_each_rows_zero_probability():
+    """P(y = 0 | x) = zi + (1 - zi) exp(-lambda) in each of two groups of x, against the
+    observed fraction (binomial standard error, 4 of them)."""
+    n = 8000
+    rows = pd.DataFrame({"x": np.repeat([0.0, 1.0], n // 2)})
+    data = simulate(
+        mb.bf("y ~ x", zi="~ x"),
+        data=rows,
+        family="zero_inflated_poisson",
+        fixed={"Intercept": 1, "x": -0.5, "zi_Intercept": -1, "zi_x": 1.5},
+        random_seed=5,
+    )
+    for x in (0.0, 1.0):
+        zi, rate = special.expit(-1 + 1.5 * x), np.exp(1 - 0.5 * x)
+        p = zi + (1 - zi) * np.exp(-rate)
+        observed = (data.loc[data["x"] == x, "y"] == 0).mean()
+        assert abs(observed - p) < 4 * np.sqrt(p * (1 - p) / (n // 2))
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (dict(formula=mb.bf("y ~ x", sigma="~ z"), sigma=1.0), FamilyError, "sigma has a formula"),
+        (dict(formula=mb.bf("y ~ x", zi="~ z")), FormulaError, "no distributional parameter 'zi'"),
+        (
+            dict(formula=mb.bf("y ~ x + (1 | g)", sigma="~ (1 | h)"), groups={"g": 5}),
+            FormulaError,
+            "sigma's factor 'h'",
+        ),
+        (
+            dict(formula=mb.bf("y ~ x", sigma="~ z"), fixed={"sigma_w": 1.0}),
+            FormulaError,
+            "not a term",
+        ),
+    ],
+)
+def test_distributional_mistakes_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        simulate(random_seed=1, **call)

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from ..design import make_design
-from ..design.make import as_frame
+from ..design.make import as_frame, dpar_links
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
-from ..formula import parse_formula
+from ..families.base import LINKS
+from ..formula.distributional import parse_model_formula
 from . import rows, values
 
 _PLACEHOLDER = "_simulated_response_"
@@ -49,9 +50,12 @@ def simulate(
 
     Parameters
     ----------
-    formula : str
+    formula : str or bf
         An lme4-style formula as for :class:`mixedbayes.Model`; the response must be a
-        column name (or ``s | trials(n)``, ``cbind(s, f)`` or ``cbind(s, n - s)``).
+        column name (or ``s | trials(n)``, ``cbind(s, f)`` or ``cbind(s, n - s)``). With
+        ``mb.bf(..., sigma="~ z")`` a distributional parameter gets a value per row: its
+        coefficients go in ``fixed`` and its sds in ``sd`` with the parameter's prefix
+        (``"sigma_Intercept"``, ``"sigma_z"``, ``"sigma_g"``), on its default link scale.
     data : DataFrame, optional
         Rows to use: its predictors and grouping factors are kept and only the response
         is drawn (``groups`` must then agree with it; ``n_per_group`` is ignored).
@@ -122,7 +126,7 @@ def simulate(
     {'g': {'Intercept': 0.5, 'x': 0.2}}
     """
     rng = np.random.default_rng(random_seed)
-    parsed = parse_formula(formula)
+    parsed = parse_model_formula(formula)
     special = [t.smooth.text for t in parsed.groups if t.smooth is not None]
     special += [parsed.autocor.text] if parsed.autocor is not None else []
     if special:
@@ -131,7 +135,8 @@ def simulate(
             f"yet ({', '.join(special)}); simulate without them and add the term's part"
         )
     fam = get_family(family, link)
-    params = values.family_parameters(fam, sigma, aux)
+    links = dpar_links(parsed, fam, None)  # the formulas' parameters, checked
+    params = values.family_parameters(fam, sigma, aux, formulas=links)
     for name in (parsed.response, parsed.failures):
         if name is not None and not rows.NAME.match(name) and not rows.difference(parsed, name):
             raise FormulaError(f"simulate draws the response {name!r}: it must be a column name")
@@ -143,6 +148,14 @@ def simulate(
     }
     data = as_frame(data, "data")  # polars and other data frames
     if data is None:
+        main = set(rows.nesting(parsed))
+        extra = [(p.dpar, f) for p in parsed.dpars for f in rows.nesting(p) if f not in main]
+        if extra:
+            raise FormulaError(
+                f"simulate builds rows for the grouping factors of the mean's formula; "
+                f"{extra[0][0]}'s factor {extra[0][1]!r} is not one of them: add it there "
+                "or give data="
+            )
         frame = rows.build_rows(parsed, groups, n_per_group, rng)
         for name in rows.variables(parsed):
             if name not in frame.columns and name not in (parsed.response, parsed.failures):
@@ -153,42 +166,84 @@ def simulate(
     else:
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     trials = rows.binomial_trials(parsed, frame, context, params.pop("trials", None), fam)
-    with warnings.catch_warnings():  # the design's warnings are about fitting, not drawing
-        warnings.simplefilter("ignore", UserWarning)
-        design = make_design(
-            replace(parsed, response=_PLACEHOLDER, trials=None, failures=None),
-            frame.assign(**{_PLACEHOLDER: 0.0}),
-            "gaussian",
-            dropna=False,
-            context=context,
-        )
-    truth = {"family": fam.name, "link": fam.link}
-    eta, truth["fixed"] = _fixed_part(design, fixed, fam.response == "ordinal")
-    truth["sd"], truth["cor"], truth["ranef"] = {}, {}, {}
+    design = _design(replace(parsed, trials=None, failures=None, dpars=()), frame, context)
+    parts = {part.dpar: _design(replace(part, dpar="mu"), frame, context) for part in parsed.dpars}
     sd, cor = ({} if sd is None else sd), ({} if cor is None else cor)
-    values.check_groups(sd, cor, design.groups)
-    for block in design.blocks:
-        sds, R = values.block_parameters(block, sd, cor)
-        scale = np.diag(sds) @ np.linalg.cholesky(R)  # u = z scale' has covariance S R S
-        u = rng.standard_normal((block.n_levels, len(sds))) @ scale.T
-        eta = eta + (block.Z * u[block.index]).sum(axis=1)
-        truth["sd"][block.group] = dict(zip(block.coefs, map(float, sds), strict=True))
-        if len(sds) > 1:
-            truth["cor"][block.group] = pd.DataFrame(R, block.coefs, block.coefs).to_dict()
-        truth["ranef"][block.group] = {
-            c: dict(zip(block.levels, map(float, u[:, j]), strict=True))
-            for j, c in enumerate(block.coefs)
-        }
+    values.check_groups(sd, cor, [*design.groups, *_prefixed(parts, "groups")])
+    fixed = _by_part(fixed or {}, design.fixed_terms, parts)
+    truth = {"family": fam.name, "link": fam.link, "fixed": {}, "sd": {}, "cor": {}, "ranef": {}}
+    eta = _predictor(design, "", fixed, sd, cor, truth, rng, fam.response == "ordinal")
+    for name, part in parts.items():  # a parameter with a formula: one value per row
+        eta_part = _predictor(part, name, fixed, sd, cor, truth, rng)
+        params[name] = LINKS[links[name]][1](eta_part)
+        truth.setdefault("links", {})[name] = links[name]
     levels = values.ordinal_levels(params, truth) if fam.response == "ordinal" else None
     y = fam.draw(rng, eta, params, trials)
     frame[parsed.response] = _response(y, fam, levels)
     if parsed.failures is not None and rows.NAME.match(parsed.failures):
         frame[parsed.failures] = (trials - y).astype(np.int64)
     for name, value in params.items():
-        truth[name] = [float(v) for v in value] if name == "thresholds" else float(value)
+        if name not in parts:
+            truth[name] = [float(v) for v in value] if name == "thresholds" else float(value)
     frame.attrs["formula"] = parsed.text
     frame.attrs["truth"] = truth
     return frame
+
+
+def _design(formula, frame: pd.DataFrame, context):
+    """The rows encoded for one formula (the response a placeholder: it is drawn later)."""
+    with warnings.catch_warnings():  # the design's warnings are about fitting, not drawing
+        warnings.simplefilter("ignore", UserWarning)
+        return make_design(
+            replace(formula, response=_PLACEHOLDER),
+            frame.assign(**{_PLACEHOLDER: 0.0}),
+            "gaussian",
+            dropna=False,
+            context=context,
+        )
+
+
+def _prefixed(parts: dict, what: str) -> list[str]:
+    """The distributional parameters' term or group names with their prefix."""
+    return [f"{name}_{item}" for name, part in parts.items() for item in getattr(part, what)]
+
+
+def _by_part(spec: Mapping, main: tuple, parts: dict) -> dict:
+    """Fixed effects by term split by parameter: ``{"": mu's, "sigma": sigma's, ...}``
+    with the prefix taken off (``sigma_Intercept`` -> ``Intercept``); a term of mu's own
+    stays mu's."""
+    if isinstance(spec, pd.Series):
+        spec = spec.to_dict()
+    if not isinstance(spec, Mapping):
+        return {"": spec}  # named_values and check_groups report it
+    out = {"": {}, **{name: {} for name in parts}}
+    for key, value in spec.items():
+        owner = next((n for n in parts if key not in main and str(key).startswith(f"{n}_")), "")
+        out[owner][key[len(owner) + 1 :] if owner else key] = value
+    return out
+
+
+def _predictor(design, name: str, fixed, sd, cor, truth: dict, rng, ordinal=False):
+    """One parameter's linear predictor (fixed part, offset, drawn random effects), its
+    values recorded in ``truth`` under prefixed names for a parameter other than mu."""
+    prefix = f"{name}_" if name else ""
+    eta, beta = _fixed_part(design, fixed[name], ordinal)
+    truth["fixed"] |= {prefix + term: value for term, value in beta.items()}
+    for block in design.blocks:
+        block = replace(block, group=prefix + block.group)  # sd= names it so: "sigma_g"
+        sds, R = values.block_parameters(block, sd, cor)
+        scale = np.diag(sds) @ np.linalg.cholesky(R)  # u = z scale' has covariance S R S
+        u = rng.standard_normal((block.n_levels, len(sds))) @ scale.T
+        eta = eta + (block.Z * u[block.index]).sum(axis=1)
+        group = block.group
+        truth["sd"][group] = dict(zip(block.coefs, map(float, sds), strict=True))
+        if len(sds) > 1:
+            truth["cor"][group] = pd.DataFrame(R, block.coefs, block.coefs).to_dict()
+        truth["ranef"][group] = {
+            c: dict(zip(block.levels, map(float, u[:, j]), strict=True))
+            for j, c in enumerate(block.coefs)
+        }
+    return eta
 
 
 def _fixed_part(design, fixed, ordinal: bool) -> tuple[np.ndarray, dict]:

@@ -26,15 +26,19 @@ NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
 
 def variables(formula: Formula) -> list[str]:
-    """Data variables read by the fixed part, the random terms and the offsets."""
+    """Data variables read by the fixed parts, the random terms and the offsets of the
+    formula and of its distributional parameters' formulas."""
+    formulas = [formula, *formula.dpars]
     exprs = [
         factor.expr
-        for rhs in [formula.fixed, *(p.expr for g in formula.groups for p in g.parts)]
+        for f in formulas
+        for rhs in [f.fixed, *(p.expr for g in f.groups for p in g.parts)]
         for term in formulaic.Formula(rhs)
         for factor in term.factors
     ]
+    offsets = [expr for f in formulas for expr in f.offsets]
     names: list[str] = []
-    for expr in [*exprs, *formula.offsets]:
+    for expr in [*exprs, *offsets]:
         try:
             tree = ast.parse(expr, mode="eval")
         except SyntaxError:

@@ -25,8 +25,9 @@ AUX_HELP = {
 }
 
 
-def family_parameters(family: Family, sigma, aux: dict) -> dict:
-    """The family's auxiliary values (and trials, thresholds, levels), checked."""
+def family_parameters(family: Family, sigma, aux: dict, formulas=()) -> dict:
+    """The family's auxiliary values (and trials, thresholds, levels), checked; the
+    parameters in ``formulas`` have a formula instead of a value."""
     needed = list(family.aux) + (["thresholds"] if family.response == "ordinal" else [])
     accepted = [name for name in needed if name != "sigma"]
     accepted += {"binomial": ["trials"], "ordinal": ["levels"]}.get(family.response, [])
@@ -41,6 +42,14 @@ def family_parameters(family: Family, sigma, aux: dict) -> dict:
     params = {**aux, **({"sigma": sigma} if "sigma" in family.aux else {})}
     for name in needed:
         value = params.get(name)
+        if name in formulas:
+            if value is not None:
+                raise FamilyError(
+                    f"{name} has a formula; give its coefficients in fixed= ('{name}_Intercept', "
+                    f"'{name}_<term>') and its sds in sd= ('{name}_<group>'), not {name}="
+                )
+            params.pop(name, None)
+            continue
         if value is None:
             raise FamilyError(f"family {family.name!r} needs {name}= ({AUX_HELP[name]})")
         if name != "thresholds" and not _number(value) > 0:
