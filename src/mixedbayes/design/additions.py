@@ -7,9 +7,11 @@ value and the first offending row:
   its weight (a weight of 2 counts the row twice).
 - ``cens(c)`` / ``cens(c, y2)``: per row "left" (the value is an upper bound), "none",
   "right" (a lower bound) or "interval" (between ``y`` and ``y2``), or brms's codes -1, 0,
-  1, 2. Continuous families only.
+  1, 2. Continuous families and the plain counts (poisson, negative_binomial), whose
+  "right" means the true count exceeds y (brms's: log P(Y > y)).
 - ``trunc(lb = a, ub = b)``: the response is known to lie in [a, b] (numbers or columns);
-  every value must. Continuous families only.
+  every value must. For counts both bounds are possible values (``trunc(lb = 1)``:
+  zero-truncated).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from ..errors import DataError, FamilyError
 from ..formula import Formula
 
 CENSORING = {"left": -1, "none": 0, "right": 1, "interval": 2}
-CONTINUOUS = ("real", "positive", "unit")
-
 
 @dataclass(frozen=True, eq=False)
 class Additions:
@@ -59,11 +59,11 @@ def encode_additions(
     weights = None if formula.weights is None else _weights(formula.weights, data, evaluate)
     censoring = upper = truncation = None
     if formula.cens is not None or formula.trunc_lb is not None or formula.trunc_ub is not None:
-        if family.response not in CONTINUOUS:
+        if not family.censorable:
             raise FamilyError(
-                "cens() and trunc() are implemented for continuous families (gaussian, "
-                "student_t, skew_normal, gamma, beta, lognormal, exponential, weibull), not "
-                f"yet for {family.name!r}"
+                "cens() and trunc() are implemented for the continuous families (gaussian, "
+                "student_t, skew_normal, gamma, beta, lognormal, exponential, weibull) and "
+                f"for poisson and negative_binomial, not yet for {family.name!r}"
             )
     if formula.cens is not None:
         censoring = _censoring(formula.cens, data)

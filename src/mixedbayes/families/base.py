@@ -87,6 +87,19 @@ class Family:
         return False
 
     @property
+    def censorable(self) -> bool:
+        """Whether ``cens()`` and ``trunc()`` apply: the family has CDFs, PyMC's and
+        NumPy's (:meth:`logcdf`, :meth:`logsf`). The continuous families and the plain
+        counts do."""
+        return self.response in ("real", "positive", "unit")
+
+    @property
+    def discrete(self) -> bool:
+        """Whether the response is a whole number: truncation to ``[a, b]`` keeps ``a``,
+        so its normalizing mass is ``F(b) - F(a - 1)`` (brms's)."""
+        return self.response in ("binary", "binomial", "count", "ordinal")
+
+    @property
     def scale_by_response(self) -> bool:
         """Whether default priors scale with sd(y): only for real-valued responses."""
         return self.response == "real"
@@ -161,6 +174,10 @@ class Family:
     def logsf(self, y, eta, aux: dict) -> np.ndarray:
         """log P(Y > y), for right censoring and truncation."""
         raise NotImplementedError(f"family {self.name!r} has no CDF")
+
+    def ppf(self, q, eta, aux: dict) -> np.ndarray:
+        """The quantile function, for truncated draws of a discrete response."""
+        raise NotImplementedError(f"family {self.name!r} has no quantile function")
 
     def distribution(self, eta, aux: dict, design):
         """The PyMC distribution of ``design.y`` given ``eta`` (unregistered, ``.dist``);

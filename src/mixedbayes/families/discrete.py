@@ -72,11 +72,22 @@ class Binomial(_Latent):
 
 @dataclass(frozen=True)
 class Poisson(Family):
+    censorable = True
+
     def draw(self, rng, eta, aux, trials=None):
         return poisson_draws(rng, self.mean(eta, aux))
 
     def logpdf(self, y, eta, aux, trials=None):
         return stats.poisson.logpmf(y, self.mean(eta, aux))
+
+    def logcdf(self, y, eta, aux):
+        return stats.poisson.logcdf(y, self.mean(eta, aux))
+
+    def logsf(self, y, eta, aux):
+        return stats.poisson.logsf(y, self.mean(eta, aux))
+
+    def ppf(self, q, eta, aux):
+        return stats.poisson.ppf(q, self.mean(eta, aux))
 
     def distribution(self, eta, aux, design):
         return pm.Poisson.dist(mu=self.tensor_inverse_link(eta))
@@ -84,13 +95,27 @@ class Poisson(Family):
 
 @dataclass(frozen=True)
 class NegativeBinomial(Family):
+    censorable = True
+
     def draw(self, rng, eta, aux, trials=None):
         shape = aux["shape"]  # gamma-Poisson mixture
         return poisson_draws(rng, rng.gamma(shape, self.mean(eta, aux) / shape))
 
-    def logpdf(self, y, eta, aux, trials=None):
+    def _frozen(self, eta, aux):
         shape = aux["shape"]
-        return stats.nbinom.logpmf(y, shape, shape / (shape + self.mean(eta, aux)))
+        return stats.nbinom(shape, shape / (shape + self.mean(eta, aux)))
+
+    def logpdf(self, y, eta, aux, trials=None):
+        return self._frozen(eta, aux).logpmf(y)
+
+    def logcdf(self, y, eta, aux):
+        return self._frozen(eta, aux).logcdf(y)
+
+    def logsf(self, y, eta, aux):
+        return self._frozen(eta, aux).logsf(y)
+
+    def ppf(self, q, eta, aux):
+        return self._frozen(eta, aux).ppf(q)
 
     def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)

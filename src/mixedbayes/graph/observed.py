@@ -23,11 +23,12 @@ def add_observed(family, name: str, eta, aux: dict, design: Design):
     additions = design.additions
     if not additions.any:
         return pm.modelcontext(None).register_rv(dist, name, observed=design.y, dims="obs")
-    return pm.Potential(name, pointwise_logp(dist, design), dims="obs")
+    return pm.Potential(name, pointwise_logp(dist, design, family.discrete), dims="obs")
 
 
-def pointwise_logp(dist, design: Design):
-    """Each row's log-likelihood term under the addition terms of ``design``."""
+def pointwise_logp(dist, design: Design, discrete: bool = False):
+    """Each row's log-likelihood term under the addition terms of ``design``; for a
+    ``discrete`` response the truncation bounds are possible values."""
     y, additions = design.y, design.additions
     logp = pm.logp(dist, y)
     if additions.censoring is not None:
@@ -42,14 +43,14 @@ def pointwise_logp(dist, design: Design):
                 logp = pt.switch(pt.eq(codes, code), term, logp)
     if additions.truncation is not None:
         lower, upper = additions.truncation
-        logp = logp - _log_mass(dist, lower, upper)
+        logp = logp - _log_mass(dist, lower - 1.0 if discrete else lower, upper)
     if additions.weights is not None:
         logp = logp * additions.weights
     return logp
 
 
 def _log_mass(dist, lower: np.ndarray, upper: np.ndarray):
-    """log P(lower <= Y <= upper) for a continuous distribution (per row)."""
+    """log P(lower < Y <= upper) per row (for a continuous distribution, ``<=`` too)."""
     open_below, open_above = np.isneginf(lower).all(), np.isposinf(upper).all()
     if open_below:
         return pm.logcdf(dist, upper)

@@ -24,6 +24,7 @@ def pointwise_loglik(family, design, part: slice, eta, aux, trials) -> np.ndarra
             logp = np.where(codes == 2, interval, logp)
     if additions.truncation is not None:
         lower, upper = (bound[part] for bound in additions.truncation)
+        lower = lower - 1.0 if family.discrete else lower  # counts: lower is a value
         logp = logp - log_mass(family, eta, aux, lower, upper)
     if additions.weights is not None:
         logp = logp * additions.weights[part]
@@ -31,7 +32,7 @@ def pointwise_loglik(family, design, part: slice, eta, aux, trials) -> np.ndarra
 
 
 def log_mass(family, eta, aux, lower, upper) -> np.ndarray:
-    """log P(lower <= Y <= upper) per draw and row."""
+    """log P(lower < Y <= upper) per draw and row."""
     with np.errstate(divide="ignore"):
         above_lower = np.where(np.isneginf(lower), 0.0, family.logsf(lower, eta, aux))
         above_upper = np.where(np.isposinf(upper), -np.inf, family.logsf(upper, eta, aux))
@@ -39,7 +40,10 @@ def log_mass(family, eta, aux, lower, upper) -> np.ndarray:
 
 
 def truncated_draws(family, rng, eta, aux, trials, lower, upper) -> np.ndarray:
-    """Draws of the family restricted to [lower, upper] (by rejection), shape of eta."""
+    """Draws of the family restricted to [lower, upper], shape of eta: counts by inversion
+    of the CDF, continuous responses by rejection."""
+    if family.discrete:
+        return _inverted(family, rng, eta, aux, lower, upper)
     draws = family.draw(rng, eta, aux, trials)
     for _ in range(MAX_TRIES):
         outside = (draws < lower) | (draws > upper)
@@ -50,6 +54,16 @@ def truncated_draws(family, rng, eta, aux, trials, lower, upper) -> np.ndarray:
     else:
         draws = np.where((draws < lower) | (draws > upper), np.nan, draws)
     return draws
+
+
+def _inverted(family, rng, eta, aux, lower, upper) -> np.ndarray:
+    """``ppf(u)``, ``u`` uniform between ``F(lower - 1)`` and ``F(upper)``: exact
+    however little mass the bounds hold (rejection would give up)."""
+    with np.errstate(divide="ignore"):
+        below = np.where(np.isneginf(lower), 0.0, np.exp(family.logcdf(lower - 1.0, eta, aux)))
+        top = np.where(np.isposinf(upper), 1.0, np.exp(family.logcdf(upper, eta, aux)))
+    u = below + rng.random(np.shape(below)) * (top - below)
+    return np.clip(family.ppf(u, eta, aux), lower, upper)
 
 
 def _log_difference(log_a, log_b):
