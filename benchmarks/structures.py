@@ -1,5 +1,5 @@
-"""ESS per second of a model with a correlation structure or a smooth term against the same
-model without it, in one process on the same data and draws.
+"""ESS per second of a model with a correlation structure, a smooth term or a formula for
+sigma against the same model without it, in one process on the same data and draws.
 
     .venv/bin/python benchmarks/structures.py [--json benchmarks/results-structures.json]
 
@@ -42,13 +42,25 @@ PAIRS = [  # (name, data, with the term, without it)
         "Reaction ~ Days + (1 + Days | Subject)",
     ),
     (
+        "gpa_sigma_by_occasion",
+        "gpa",
+        ("gpa ~ occasion + (1 | student)", "sigma ~ C(occasion)"),
+        "gpa ~ occasion + (1 | student)",
+    ),
+    (
+        "sleepstudy_sigma_days",
+        "sleepstudy",
+        ("Reaction ~ Days + (1 + Days | Subject)", "sigma ~ Days"),
+        "Reaction ~ Days + (1 + Days | Subject)",
+    ),
+    (
         "sleepstudy_smooth",
         "sleepstudy",
         "Reaction ~ s(Days, k = 5) + (1 | Subject)",
         "Reaction ~ Days + (1 | Subject)",
     ),
 ]
-POPULATION = ("Intercept", "b", "sigma", "ar", "ma", "cosy")
+POPULATION = ("Intercept", "b", "sigma", "ar", "ma", "cosy", "sigma_Intercept", "sigma_b")
 
 
 def min_bulk_ess(fit) -> float:
@@ -58,17 +70,20 @@ def min_bulk_ess(fit) -> float:
     return float(np.nanmin(values))
 
 
-def measure(formula: str, data: pd.DataFrame, args) -> dict:
+def measure(formula: str | tuple, data: pd.DataFrame, args, **fit_args) -> dict:
+    """``formula`` is a string, or the formulas of ``mb.bf`` as a tuple."""
     kwargs = dict(draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False)
+    kwargs |= fit_args
+    spec = mb.bf(*formula) if isinstance(formula, tuple) else formula
     start = time.perf_counter()
-    mb.Model(formula, data).fit(random_seed=1, **kwargs)
+    mb.Model(spec, data).fit(random_seed=1, **kwargs)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    fit = mb.Model(formula, data).fit(random_seed=2, **kwargs)
+    fit = mb.Model(spec, data).fit(random_seed=2, **kwargs)
     wall = time.perf_counter() - start
     ess = min_bulk_ess(fit)
     return {
-        "formula": formula,
+        "formula": formula if isinstance(formula, str) else " ; ".join(formula),
         "first_fit_s": round(first, 2),
         "fit_s": round(wall, 2),
         "min_bulk_ess": round(ess, 1),
@@ -83,18 +98,32 @@ def main(argv=None) -> int:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results-structures.json"))
+    parser.add_argument("--only", nargs="*", help="run these pairs, keep the file's others")
+    parser.add_argument(
+        "--sampled", action="store_true", help="also fit the term's model with marginalize=False"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     rows = []
     for name, data_name, with_term, without in PAIRS:
+        if args.only and name not in args.only:
+            continue
         data = pd.read_csv(DATA / f"{data_name}.csv")
         term, plain = measure(with_term, data, args), measure(without, data, args)
         ratio = term["ess_per_s"] / plain["ess_per_s"]
         rows.append({"name": name, "with": term, "without": plain, "ratio": round(ratio, 2)})
+        if args.sampled:
+            rows[-1]["with_sampled"] = measure(with_term, data, args, marginalize=False)
         print(json.dumps(rows[-1]), flush=True)
+    path = Path(args.json)
     meta = {"command": "python benchmarks/structures.py " + " ".join(argv or sys.argv[1:])}
     meta |= {"draws": args.draws, "tune": args.tune, "chains": args.chains}
-    Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    if args.only and path.exists():  # the other pairs' rows stay as they were measured
+        old = json.loads(path.read_text())
+        ran = {row["name"] for row in rows}
+        rows = [row for row in old["rows"] if row["name"] not in ran] + rows
+        meta = {"commands": [*old["meta"].get("commands", [old["meta"]]), meta]}
+    path.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     return 0
 
 

@@ -44,7 +44,11 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-FAMILIES = ("gaussian", "bernoulli", "poisson")
+# cases: a family, or a family with distributional formulas (appended: earlier cases keep
+# their seeds)
+FAMILIES = ("gaussian", "bernoulli", "poisson", "gaussian_sigma", "hurdle_poisson")
+FAMILY_OF = {"gaussian_sigma": "gaussian"}  # the mixedbayes family of a case (else itself)
+DPAR_FORMULAS = {"gaussian_sigma": {"sigma": "~ x"}}  # hurdle_poisson: hu ~ 1 by default
 FORMULA = "y ~ x + (1 + x | g)"
 N_GROUPS = 20
 N_PER_GROUP = 8
@@ -77,6 +81,24 @@ PRIOR_SPECS: dict[str, dict[str, tuple[str, dict[str, float]]]] = {
         "sd": ("HalfNormal", {"sigma": 0.5}),
         "cor": ("LKJ", {"eta": 2.0}),
     },
+    # log sigma = sigma_Intercept_centered + sigma_b (x - mean x): the mean's random
+    # effects are integrated out with per-row precisions (graph/rowwise.py)
+    "gaussian_sigma": {
+        "Intercept": ("Normal", {"mu": 0.0, "sigma": 1.0}),
+        "b": ("Normal", {"mu": 0.0, "sigma": 0.5}),
+        "sd": ("HalfStudentT", {"nu": 3.0, "sigma": 0.5}),
+        "cor": ("LKJ", {"eta": 2.0}),
+        "sigma_Intercept": ("Normal", {"mu": 0.0, "sigma": 0.5}),
+        "sigma_b": ("Normal", {"mu": 0.0, "sigma": 0.3}),
+    },
+    # P(y = 0) = hu, else a zero-truncated Poisson (brms's hurdle_poisson)
+    "hurdle_poisson": {
+        "Intercept": ("Normal", {"mu": 1.0, "sigma": 0.5}),
+        "b": ("Normal", {"mu": 0.0, "sigma": 0.5}),
+        "sd": ("HalfNormal", {"sigma": 0.5}),
+        "cor": ("LKJ", {"eta": 2.0}),
+        "hu_Intercept": ("Normal", {"mu": -1.0, "sigma": 0.5}),
+    },
 }
 
 PARAMETERS = (
@@ -88,6 +110,9 @@ PARAMETERS = (
     "sigma",
     f"r_g[{FIRST_LEVEL},Intercept]",
     f"r_g[{FIRST_LEVEL},x]",
+    "sigma_Intercept",
+    "sigma_b[x]",
+    "hu_Intercept",
 )
 
 # posterior draws (chain, draw) of each parameter, from the posterior Dataset
@@ -100,6 +125,9 @@ _SELECT: dict[str, Callable] = {
     "sigma": lambda p: p["sigma"],
     f"r_g[{FIRST_LEVEL},Intercept]": lambda p: p["r_g"].sel(g=FIRST_LEVEL, g__coef="Intercept"),
     f"r_g[{FIRST_LEVEL},x]": lambda p: p["r_g"].sel(g=FIRST_LEVEL, g__coef="x"),
+    "sigma_Intercept": lambda p: p["sigma_Intercept"],
+    "sigma_b[x]": lambda p: p["sigma_b"].sel(sigma_fixed_term="x"),
+    "hu_Intercept": lambda p: p["hu_Intercept"],
 }
 
 
@@ -116,6 +144,9 @@ class Settings:
         in ``0, ..., L``.
     target_accept : float
         NUTS' target acceptance rate.
+    marginalize : str
+        ``Model.fit(marginalize=...)``: ``"auto"`` (the default), or ``"False"`` to sample
+        every random effect of a Gaussian model.
     sampler : str
         ``Model.fit(sampler=...)``, the library's default (``"auto"``: numpyro): every
         simulation has the same shape, so all of them run one compiled program with their
@@ -135,14 +166,33 @@ class Settings:
     n_ranks: int = 49
     target_accept: float = 0.8
     sampler: str = "auto"
+    marginalize: str = "auto"
 
 
 # --------------------------------------------------------------------------- simulation
 
 
+_OWN = {  # the parameters only some cases have, by the prior class that gives them
+    "sigma": ("sigma",),
+    "sigma_Intercept": ("sigma_Intercept",),
+    "sigma_b[x]": ("sigma_b",),
+    "hu_Intercept": ("hu_Intercept",),
+}
+
+
 def family_parameters(family: str) -> tuple[str, ...]:
-    """The parameters whose ranks are recorded for ``family`` (``sigma`` for gaussian)."""
-    return tuple(p for p in PARAMETERS if p != "sigma" or family == "gaussian")
+    """The parameters whose ranks are recorded for the case ``family`` (``sigma`` for
+    gaussian, ``sigma_Intercept`` and ``sigma_b[x]`` with a sigma formula, ...)."""
+    spec = PRIOR_SPECS[family]
+    return tuple(p for p in PARAMETERS if p not in _OWN or set(_OWN[p]) <= set(spec))
+
+
+def model_spec(family: str):
+    """The formula given to ``mb.Model``: a string, or ``mb.bf`` with the case's dpars."""
+    import mixedbayes as mb
+
+    dpars = DPAR_FORMULAS.get(family)
+    return mb.bf(FORMULA, **dpars) if dpars else FORMULA
 
 
 def model_priors(family: str) -> dict:
@@ -242,8 +292,13 @@ def draw_truth(family: str, design: pd.DataFrame, rng: np.random.Generator) -> d
         "cor": cor,
         "r": r,
     }
-    if "sigma" in spec:
-        truth["sigma"] = float(sample_prior(*spec["sigma"], None, rng))
+    for name in ("sigma", "sigma_b", "hu_Intercept"):
+        if name in spec:
+            truth[name] = float(sample_prior(*spec[name], None, rng))
+    if "sigma_Intercept" in spec:  # its prior is at the mean of x, as the mean's intercept
+        centered = float(sample_prior(*spec["sigma_Intercept"], None, rng))
+        truth["sigma_Intercept_centered"] = centered
+        truth["sigma_Intercept"] = centered - float(design["x"].mean()) * truth["sigma_b"]
     return truth
 
 
@@ -259,6 +314,17 @@ def simulate_response(family: str, design: pd.DataFrame, truth: dict, rng) -> np
         return rng.binomial(1, special.expit(eta)).astype(float)
     if family == "poisson":
         return rng.poisson(np.exp(eta)).astype(float)
+    if family == "gaussian_sigma":
+        log_sigma = truth["sigma_Intercept_centered"] + truth["sigma_b"] * (x - x.mean())
+        return rng.normal(eta, np.exp(log_sigma))
+    if family == "hurdle_poisson":  # zero with probability hu, else Poisson given y > 0
+        rate = np.exp(eta)
+        positive = stats.poisson.ppf(rng.uniform(np.exp(-rate), 1.0), rate)
+        return np.where(
+            rng.uniform(size=x.size) < special.expit(truth["hu_Intercept"]),
+            0.0,
+            np.maximum(positive, 1.0),
+        )
     raise ValueError(f"unknown family {family!r}")
 
 
@@ -273,6 +339,9 @@ def true_values(family: str, truth: dict) -> dict[str, float]:
         "sigma": truth.get("sigma"),
         f"r_g[{FIRST_LEVEL},Intercept]": truth["r"][0, 0],
         f"r_g[{FIRST_LEVEL},x]": truth["r"][0, 1],
+        "sigma_Intercept": truth.get("sigma_Intercept"),
+        "sigma_b[x]": truth.get("sigma_b"),
+        "hu_Intercept": truth.get("hu_Intercept"),
     }
     return {name: float(values[name]) for name in family_parameters(family)}
 
@@ -329,7 +398,12 @@ def run_simulation(family: str, sim: int, settings: Settings) -> dict:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = mb.Model(FORMULA, data, family=family, priors=model_priors(family))
+            model = mb.Model(
+                model_spec(family),
+                data,
+                family=FAMILY_OF.get(family, family),
+                priors=model_priors(family),
+            )
             fit = model.fit(
                 draws=settings.draws,
                 tune=settings.tune,
@@ -338,6 +412,7 @@ def run_simulation(family: str, sim: int, settings: Settings) -> dict:
                 progressbar=False,
                 target_accept=settings.target_accept,
                 sampler=settings.sampler,
+                marginalize=False if settings.marginalize == "False" else settings.marginalize,
                 cores=1,
             )
     except Exception as error:  # recorded and counted in the summary, never dropped
@@ -381,7 +456,8 @@ def load_record(path: Path, settings: Settings) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    record["settings"] = {"sampler": "pymc", **record["settings"]}  # older runs: PyMC's
+    # older runs: PyMC's sampler, the default marginalization
+    record["settings"] = {"sampler": "pymc", "marginalize": "auto", **record["settings"]}
     if record["settings"] != asdict(settings):
         raise SystemExit(
             f"{path} was run with {record['settings']}, not {asdict(settings)}: use another "
@@ -632,7 +708,7 @@ def write_outputs(records_by_family: Mapping[str, list[dict]], settings: Setting
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     """Command line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--family", default="all", choices=(*FAMILIES, "all"))
+    parser.add_argument("--family", nargs="+", default=["all"], choices=(*FAMILIES, "all"))
     parser.add_argument("--sims", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("validation/results"))
     parser.add_argument("--workers", type=int, default=1)
@@ -642,11 +718,20 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--n-ranks", type=int, default=Settings.n_ranks, help="L")
     parser.add_argument("--target-accept", type=float, default=Settings.target_accept)
     parser.add_argument("--sampler", default=Settings.sampler, help="Model.fit(sampler=...)")
+    parser.add_argument(
+        "--marginalize", default="auto", choices=("auto", "False"), help="Model.fit(...)"
+    )
     args = parser.parse_args(argv)
     settings = Settings(
-        args.draws, args.tune, args.chains, args.n_ranks, args.target_accept, args.sampler
+        args.draws,
+        args.tune,
+        args.chains,
+        args.n_ranks,
+        args.target_accept,
+        args.sampler,
+        args.marginalize,
     )
-    families = FAMILIES if args.family == "all" else (args.family,)
+    families = FAMILIES if "all" in args.family else tuple(args.family)
     records = {}
     for family in families:
         start = time.perf_counter()

@@ -79,8 +79,16 @@ def test_truth_follows_the_stated_priors(family):
         "sd": truths["sd"].reshape(-1),  # both sds share the prior
         "cor": truths["cor"],
     }
-    if "sigma" in spec:
-        samples["sigma"] = truths["sigma"]
+    for name in ("sigma", "sigma_b", "hu_Intercept"):
+        if name in spec:
+            samples[name] = truths[name]
+    if "sigma_Intercept" in spec:  # at the mean of x, as the mean's intercept
+        samples["sigma_Intercept"] = truths["sigma_Intercept_centered"]
+        x_mean = sbc.make_design()["x"].mean()
+        np.testing.assert_allclose(
+            truths["sigma_Intercept"],
+            truths["sigma_Intercept_centered"] - x_mean * truths["sigma_b"],
+        )
     assert set(samples) == set(spec)
     for cls, values in samples.items():
         mean, var = _closed_form(*spec[cls])
@@ -148,6 +156,35 @@ def test_truth_matches_the_model_prior():
     ours = np.corrcoef(truths["Intercept"], truths["b"])[0, 1]
     theirs = np.corrcoef(prior["Intercept"], prior["b"][:, 0])[0, 1]
     assert ours < -0.25 and abs(ours - theirs) < 0.1, (ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "family, names",
+    [("gaussian_sigma", ["sigma_Intercept", "sigma_b"]), ("hurdle_poisson", ["hu_Intercept"])],
+)
+def test_distributional_truth_matches_the_model_prior(family, names):
+    """The dpars' parameters of the generator and of the compiled model's prior draws
+    (``sigma_Intercept`` at x = 0 after its centered prior) agree (two-sample KS)."""
+    import pymc as pm
+
+    import mixedbayes as mb
+
+    design = sbc.make_design()
+    truths = _truths(family, n=1000, seed=1)
+    rng = np.random.default_rng(2)
+    truth = sbc.draw_truth(family, design, rng)
+    data = design.assign(y=sbc.simulate_response(family, design, truth, rng))
+    model = mb.Model(
+        sbc.model_spec(family),
+        data,
+        family=sbc.FAMILY_OF.get(family, family),
+        priors=sbc.model_priors(family),
+    )
+    pymc_model = model.pymc_model
+    prior = pm.draw([pymc_model[n] for n in names], draws=1000, random_seed=4)
+    for name, theirs in zip(names, prior, strict=True):
+        p = stats.ks_2samp(truths[name], np.reshape(theirs, 1000)).pvalue
+        assert p > 0.001, f"{family} {name}: generator and model prior differ (KS p = {p:.2g})"
 
 
 def test_thin_and_rank():

@@ -27,6 +27,7 @@ from ..formula import Formula
 
 CENSORING = {"left": -1, "none": 0, "right": 1, "interval": 2}
 
+
 @dataclass(frozen=True, eq=False)
 class Additions:
     """The evaluated addition terms (each None when the formula has none).
