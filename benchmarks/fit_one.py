@@ -147,7 +147,7 @@ def fit_bambi(spec, data, args) -> tuple[object, float, dict]:
     import bambi as bmb
 
     start = time.perf_counter()
-    model = bmb.Model(spec.formula, data, family=spec.family)
+    model = bmb.Model(spec.bambi_formula or spec.formula, data, family=spec.family)
     build_s = time.perf_counter() - start
     kwargs = {
         "draws": args.draws,
@@ -202,7 +202,7 @@ def run(args) -> dict:
     row = {
         "model": spec.name,
         "library": args.library,
-        "formula": spec.formula,
+        "formula": spec.bambi_formula or spec.formula if args.library == "bambi" else spec.formula,
         "family": spec.family,
         "draws": args.draws,
         "tune": args.tune,

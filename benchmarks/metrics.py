@@ -6,11 +6,13 @@ random effects or their standardized offsets. The two libraries name these diffe
 
 - mixedbayes: ``Intercept``, ``b`` (dim ``fixed_term``), ``sd_<g>`` (dim ``<g>__coef``; a
   term of its own may also appear as ``sd_<g>[x]``), ``cor_<g>`` (the full correlation
-  matrix: only its strict upper triangle counts), ``sigma``, ``nu``, ``shape``, ``phi``;
+  matrix: only its strict upper triangle counts), ``sigma``, ``nu``, ``shape``, ``phi``,
+  a smooth's ``sds_<s>`` and a GP's ``sdgp_<gp>`` and ``lscale_<gp>``;
   skipped: ``r_<g>``, ``z_<g>``, ``chol_<g>``, ``Intercept_centered``.
 - bambi: ``Intercept``, one variable per fixed term (``Days``, ``sex`` with dim
   ``sex_dim``), ``1|g_sigma`` and ``x|g_sigma`` (random-effect sds), ``sigma`` and other
-  auxiliaries; skipped: ``1|g`` and ``x|g`` (per-level effects), ``*_offset``, anything
+  auxiliaries, an ``hsgp()`` term's ``_sigma`` and ``_ell``; skipped: ``1|g`` and ``x|g``
+  (per-level effects), ``*_offset``, ``hsgp()``'s ``_weights`` and ``_weights_raw``, anything
   with the ``__obs__`` dim.
 
 Elements whose draws are constant (the 1s on a correlation matrix's diagonal, structural
@@ -26,7 +28,7 @@ import numpy as np
 
 LIBRARIES = ("mixedbayes", "bambi")
 MIXEDBAYES_NAMES = {"Intercept", "b", "sigma", "nu", "shape", "phi"}
-MIXEDBAYES_PREFIXES = ("sd_", "cor_")
+MIXEDBAYES_PREFIXES = ("sd_", "cor_", "sds_", "sdgp_", "lscale_")
 OBS_DIMS = {"obs", "__obs__"}
 
 
@@ -37,7 +39,7 @@ def is_population_param(library: str, name: str, dims: tuple[str, ...] = ()) -> 
     if library == "mixedbayes":
         return name in MIXEDBAYES_NAMES or name.startswith(MIXEDBAYES_PREFIXES)
     if library == "bambi":
-        if name.endswith("_offset"):
+        if name.endswith(("_offset", "_weights", "_weights_raw")):  # hsgp()'s coefficients
             return False
         if "|" in name:  # group-specific: keep the sds, not the per-level effects
             return name.endswith("_sigma")

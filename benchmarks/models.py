@@ -47,6 +47,7 @@ class BenchModel:
     groups: tuple[str, ...]
     reference: str | None = None  # name of the lme4 fit in ../shared/reference
     skip: dict[str, str] = field(default_factory=dict)  # library -> why it is not run
+    bambi_formula: str | None = None  # bambi's spelling of the model, where it differs
 
     @property
     def columns(self) -> list[str]:
@@ -137,6 +138,10 @@ def _speed_dating() -> pd.DataFrame:
     return data
 
 
+def _sleepstudy_days() -> pd.DataFrame:
+    return prepare(read_shared("sleepstudy"), "Reaction ~ Days + (1 | Subject)")
+
+
 def _pupils() -> pd.DataFrame:
     return prepare(read_shared("pupils"), MODELS["pupils_crossed"].formula)
 
@@ -199,6 +204,16 @@ MODELS: dict[str, BenchModel] = {
             "lme4's sleepstudy: 18 subjects x 10 days, correlated random intercept and slope",
             ("Subject",),
             reference="sleep_rs",
+        ),
+        BenchModel(
+            "sleepstudy_gp",
+            "Reaction ~ gp(Days, k = 10) + (1 | Subject)",
+            "gaussian",
+            _sleepstudy_days,
+            "sleepstudy's curve as a Hilbert-space GP (10 basis functions) with subject "
+            "intercepts; bambi's hsgp() with the same basis",
+            ("Subject",),
+            bambi_formula="Reaction ~ hsgp(Days, m=10, c=1.25) + (1 | Subject)",
         ),
         BenchModel(
             "speed_dating",
