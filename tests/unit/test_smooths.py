@@ -46,7 +46,10 @@ def test_parsing_rewrites_a_smooth_into_fixed_and_penalized_parts():
         ("y ~ s(x, k = 2)", "k must be a whole number >= 3"),
         ("y ~ s(x, bs = 'ps')", r"bs must be one of \['tp', 'cr'\]"),
         ("y ~ s(x, by = 2)", "by must be a column name"),
-        ("y ~ t2(x, z)", "t2\\(\\) terms are not supported yet"),
+        ("y ~ te(x, z)", "te\\(\\) terms are not supported"),
+        ("y ~ t2(x, x)", "two different covariates"),
+        ("y ~ t2(x, z, bs = 'tp')", "margins are bs = 'cr'"),
+        ("y ~ t2(x, z) + t2(x, z)", "appears twice"),
         ("y ~ s(x + z)", "must be column names or numbers"),
         ("y ~ x - s(x)", "cannot subtract smooth term"),
     ],
@@ -267,3 +270,66 @@ def test_a_smooth_by_factor_has_one_block_per_level(data):
 def test_a_numeric_by_is_refused_with_the_way_out(data):
     with pytest.raises(mb.FormulaError, match="by = z is numeric"):
         mb.Model("y ~ s(x, by = z)", data.assign(z=np.arange(len(data)) % 3))
+
+
+# ---------------------------------------------------------------- t2(x, z)
+
+
+def test_t2_margins_split_the_cr_basis_into_identity_and_null_penalties(data):
+    """Each margin's penalized columns R = X U diag(ev)^-1/2 have the identity penalty
+    (coefficients c of R are spline coefficients U diag(ev)^-1/2 c with S-penalty c'c), and
+    [R, N] spans the cubic regression spline's space (N = 1, x: its null space)."""
+    from mixedbayes.design.smooth import _cr_design, _cr_fs
+    from mixedbayes.design.tensor import Margin
+
+    x = data["x"].to_numpy()
+    margin = Margin.of(x, 6)
+    X = _cr_design(x, margin.knots, margin.coef_map)
+    S = _cr_fs(margin.knots)[1]
+    S = S * (np.abs(X).sum(axis=1).max() ** 2 / np.abs(S).sum(axis=0).max())
+    c = np.random.default_rng(1).normal(size=4)
+    beta = np.linalg.lstsq(X, margin.penalized(x) @ c, rcond=None)[0]
+    np.testing.assert_allclose(beta @ S @ beta, c @ c, rtol=1e-8)
+    both = np.hstack([margin.penalized(x), margin.unpenalized(x)])
+    fitted = both @ np.linalg.lstsq(both, X, rcond=None)[0]
+    np.testing.assert_allclose(fitted, X, atol=1e-10)
+
+
+def test_t2_is_one_block_with_three_penalties_and_its_density_is_the_dense_normal(data):
+    """t2(x, z, k = 5): fixed x, z, x z; one block of (k-2)^2 + 2 (k-2) + 2 (k-2) = 21
+    columns, the row-wise products of the margins' parts, with sds_t2xz_1, _2, _3; the
+    integrated density equals the dense normal with covariance sigma^2 I + Z D Z'."""
+    from mixedbayes.design.tensor import TensorBasis
+
+    model = mb.Model("y ~ t2(x, z) + (1 | g)", data)
+    design = model.design
+    assert design.fixed_terms == ("Intercept", "t2xz", "t2xz[2]", "t2xz[3]")
+    block = design.block("t2xz")
+    assert [(suffix, len(p)) for suffix, p in block.penalties] == [("_1", 9), ("_2", 6), ("_3", 6)]
+    x, z = data["x"].to_numpy(), data["z"].to_numpy()
+    basis = TensorBasis.of(x, z, 5)
+    expected = np.hstack([basis.random(x, z, p) for p in (1, 2, 3)])
+    np.testing.assert_allclose(block.Z, expected)
+    np.testing.assert_allclose(design.X[:, 1:], basis.fixed(x, z))
+    table = model.priors.table()
+    assert set(table.loc[table["class"] == "sds", "group"]) == {"t2xz_1", "t2xz_2", "t2xz_3"}
+    m = model.marginal_model("g")  # g integrated, the t2 basis with it (Woodbury)
+    point = jittered_point(m, seed=5)
+    names = ["marginal_loglik", "Intercept", "b", "sigma", "sd_g"]
+    v = values_at(m, [*names, "sds_t2xz_1", "sds_t2xz_2", "sds_t2xz_3"], point)
+    sds = np.concatenate(
+        [np.full(n, v[f"sds_t2xz{i}"]) for i, n in (("_1", 9), ("_2", 6), ("_3", 6))]
+    )
+    mu = v["Intercept"] + design.X[:, 1:] @ v["b"]
+    G = pd.get_dummies(data["g"]).to_numpy(float)
+    V = v["sigma"] ** 2 * np.eye(len(x)) + (block.Z * sds**2) @ block.Z.T
+    V += v["sd_g"][0] ** 2 * G @ G.T
+    np.testing.assert_allclose(
+        v["marginal_loglik"], stats.multivariate_normal(mu, V).logpdf(data["y"]), rtol=1e-9
+    )
+
+
+def test_t2_new_data_use_the_training_basis(data):
+    model = mb.Model("y ~ t2(x, z)", data)
+    new = encode_newdata(model.design, data.iloc[:7], {})
+    np.testing.assert_allclose(new.X, model.design.X[:7])

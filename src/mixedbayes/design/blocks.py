@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..formula import Formula
-from ..formula.special import GPTerm, SmoothTerm
+from ..formula.special import GPTerm, SmoothTerm, T2Term
 from .additions import Additions
 from .autocor import AutocorDesign
 
@@ -59,7 +59,7 @@ class RandomBlock:
     corr_groups: tuple[tuple[int, ...], ...]
     part_specs: tuple = field(repr=False, default=())
     dpar: str = "mu"
-    smooth: SmoothTerm | GPTerm | None = None
+    smooth: SmoothTerm | GPTerm | T2Term | None = None
     frequencies: np.ndarray | None = field(repr=False, default=None)
     by_level: tuple[str, str] | None = None
 
@@ -67,6 +67,18 @@ class RandomBlock:
     def label(self) -> str:
         """The grouping factor as the formula writes it (``group`` without a dpar prefix)."""
         return self.group if self.dpar == "mu" else self.group[len(self.dpar) + 1 :]
+
+    @property
+    def penalties(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """A smooth's penalties, each with one sd: ``(suffix, coefficient positions)``;
+        one for ``s(x)`` (suffix ``""``), three for ``t2(x, z)`` (``"_1"``, ``"_2"``,
+        ``"_3"``, its coefficients labelled ``"p_j"``)."""
+        if not isinstance(self.smooth, T2Term):
+            return (("", tuple(range(len(self.coefs)))),)
+        found: dict[str, list[int]] = {}
+        for j, coef in enumerate(self.coefs):
+            found.setdefault("_" + coef.split("_")[0], []).append(j)
+        return tuple((suffix, tuple(positions)) for suffix, positions in found.items())
 
     def prior_class(self, cls: str) -> str:
         """A prior class of this block's dpar: ``"sd"`` for mu, ``"sigma_sd"`` for sigma."""

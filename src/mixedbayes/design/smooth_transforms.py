@@ -19,6 +19,7 @@ from formulaic.transforms import stateful_transform
 
 from .hsgp import HSGPDomain
 from .smooth import smooth_basis
+from .tensor import TensorBasis
 
 
 def _columns(values: np.ndarray) -> FactorValues:
@@ -57,8 +58,26 @@ def gp_basis(x, k=20, c=1.25, _state=None, _metadata=None, _spec=None):
     return _columns(_state["domain"].basis(x, k))
 
 
+def _tensor(x, z, k: int, state: dict) -> TensorBasis:
+    if "tensor" not in state:
+        state["tensor"] = TensorBasis.of(np.asarray(x, float), np.asarray(z, float), k)
+    return state["tensor"]
+
+
+@stateful_transform
+def t2_fixed(x, z, k=5, _state=None, _metadata=None, _spec=None):
+    """The unpenalized columns of ``t2(x, z)`` (x, z and x z, standardized)."""
+    return _columns(_tensor(x, z, k, _state).fixed(x, z))
+
+
+@stateful_transform
+def t2_random(x, z, k=5, penalty=1, _state=None, _metadata=None, _spec=None):
+    """The columns of one of the three penalties of ``t2(x, z)`` (identity penalty)."""
+    return _columns(_tensor(x, z, k, _state).random(x, z, penalty))
+
+
 SMOOTH_CONTEXT = {"smooth_fixed": smooth_fixed, "smooth_random": smooth_random}
-SMOOTH_CONTEXT["gp_basis"] = gp_basis
+SMOOTH_CONTEXT |= {"gp_basis": gp_basis, "t2_fixed": t2_fixed, "t2_random": t2_random}
 
 
 def with_transforms(context) -> dict:
@@ -67,12 +86,13 @@ def with_transforms(context) -> dict:
 
 
 _FIELD = re.compile(r"^(?:smooth_random|gp_basis)\([^)]*\)\[(\d+)\]$")
+_T2_FIELD = re.compile(r"^t2_random\([^)]*penalty=(\d)\)\[(\d+)\]$")
 
 
 def smooth_labels(names, smooths) -> tuple[str, ...]:
     """Column names with the transforms spelled as brms does: the fixed part of the
     smooth ``sx_1`` is ``sx_1`` (``sx_1[2]`` for a second column), a penalized column
-    ``"1"``, ``"2"``, ... ."""
+    ``"1"``, ``"2"``, ...; column j of a ``t2()``'s penalty p is ``"p_j"``."""
     out = []
     for name in names:
         for term in smooths:
@@ -80,5 +100,5 @@ def smooth_labels(names, smooths) -> tuple[str, ...]:
             if expr is not None and name.startswith(expr + "["):
                 field, _, rest = name[len(expr) + 1 :].partition("]")
                 name = (term.name if field == "1" else f"{term.name}[{field}]") + rest
-        out.append(_FIELD.sub(r"\1", name))
+        out.append(_T2_FIELD.sub(r"\1_\2", _FIELD.sub(r"\1", name)))
     return tuple(out)

@@ -77,13 +77,15 @@ def parse_formula(text: str) -> Formula:
                 raise FormulaError(f"offset term {chunk!r} in {text!r} must be + offset(expr)")
             _check_syntax(offset, text, text.find(offset, start), f"offset {chunk!r}")
             offsets.append(offset)
-        elif (smooth := smooth_term(chunk, text, [t.group for t in bar_terms])) is not None:
+        elif (smooths := smooth_term(chunk, text, [t.group for t in bar_terms])) is not None:
             if sign == "-":
                 raise FormulaError(f"cannot subtract smooth term {chunk!r} in {text!r}")
-            if smooth.fixed is not None:
-                fixed_chunks.append(smooth.fixed)
-            part = RandomPart(expr=smooth.random, correlated=False)
-            bar_terms.append(GroupTerm(group=smooth.name, factors=(), parts=(part,), smooth=smooth))
+            for smooth in smooths:
+                if smooth.fixed is not None:
+                    fixed_chunks.append(smooth.fixed)
+                parts = tuple(RandomPart(expr=e, correlated=False) for e in smooth.randoms)
+                group = GroupTerm(group=smooth.name, factors=(), parts=parts, smooth=smooth)
+                bar_terms.append(group)
         elif (structure := autocor_term(chunk, text)) is not None:
             if autocor or sign == "-":
                 raise FormulaError(f"{text!r}: at most one correlation structure, added with +")

@@ -39,6 +39,7 @@ from .terms import Formula
 FUNCTIONS = frozenset(
     {"C", "I", "Q", "center", "scale", "standardize", "poly", "bs", "cr", "cs", "cc"}
     | {"smooth_fixed", "smooth_random", "gp_basis"}  # s(x) and gp(x) (formula/special.py)
+    | {"t2_fixed", "t2_random"}  # t2(x, z)
     | {"log", "log2", "log10", "exp", "exp2", "exp10", "lag", "abs", "round"}
     | {"Treatment", "Sum", "Helmert", "Poly", "Diff"}
 )

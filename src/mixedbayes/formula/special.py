@@ -187,18 +187,26 @@ class SmoothTerm:
         """The penalized part's formulaic expression (no intercept)."""
         return f"0 + smooth_random({self.x}, k={self.k}, bs={self.bs!r})"
 
+    @property
+    def randoms(self) -> tuple[str, ...]:
+        """The random block's parts: one penalty (a ``t2()`` has three)."""
+        return (self.random,)
 
-def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | GPTerm | None:
-    """The SmoothTerm if ``chunk`` is ``s(...)``, the GPTerm if it is ``gp(...)``, else
-    None; ``taken`` lists the names of the formula's earlier terms."""
+
+def smooth_term(chunk: str, text: str, taken: list[str]) -> tuple | None:
+    """The terms of a smooth: ``(SmoothTerm,)`` if ``chunk`` is ``s(...)``, ``(GPTerm,)``
+    for ``gp(...)``, ``(T2Term,)`` for ``t2(x, z)``; None otherwise. ``taken`` lists the
+    names of the formula's earlier terms."""
     call = _call(chunk)
-    if call is not None and call.func.id in ("t2", "te"):
+    if call is not None and call.func.id == "te":
         raise FormulaError(
-            f"{chunk!r} in {text!r}: {call.func.id}() terms are not supported yet; "
-            "s(x), s(x, k = 10), s(x, bs = 'cr') and gp(x) are"
+            f"{chunk!r} in {text!r}: te() terms are not supported; t2(x, z) is the tensor "
+            "product smooth in mixed-model form (as in gamm4 and brms)"
         )
+    if call is not None and call.func.id == "t2":
+        return _t2_terms(call, chunk, text, taken)
     if call is not None and call.func.id == "gp":
-        return _gp_term(call, chunk, text, taken)
+        return (_gp_term(call, chunk, text, taken),)
     if call is None or call.func.id not in SMOOTHS:
         return None
     values = _arguments(call, SMOOTHS["s"], chunk, text)
@@ -215,7 +223,60 @@ def smooth_term(chunk: str, text: str, taken: list[str]) -> SmoothTerm | GPTerm 
     if bs not in SMOOTH_BASES:
         raise FormulaError(f"{chunk!r} in {text!r}: bs must be one of {list(SMOOTH_BASES)}")
     name = f"s{x}_{sum(n.startswith(f's{x}_') for n in taken) + 1}"
-    return SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip(), by=by)
+    return (SmoothTerm(x=x, k=k, bs=bs, name=name, text=chunk.strip(), by=by),)
+
+
+@dataclass(frozen=True)
+class T2Term:
+    """A tensor-product smooth ``t2(x, z, k = 5)`` (:mod:`mixedbayes.design.tensor`):
+    cubic regression spline margins with ``k`` knots each; its unpenalized part is a fixed
+    effect (``fixed``), its penalized parts one random block of one level (``randoms``,
+    one expression per penalty) whose three penalties have an sd each (``sds_t2xz_1``,
+    ``_2``, ``_3``).
+    """
+
+    x: str
+    z: str
+    k: int
+    text: str
+
+    bs = "cr"
+    by = None
+
+    @property
+    def name(self) -> str:
+        """brms's label: ``t2xz``."""
+        return f"t2{self.x}{self.z}"
+
+    @property
+    def basis(self) -> str:
+        return f"t2_fixed({self.x}, {self.z}, k={self.k})"
+
+    @property
+    def fixed(self) -> str:
+        return self.basis
+
+    @property
+    def randoms(self) -> tuple[str, ...]:
+        return tuple(
+            f"0 + t2_random({self.x}, {self.z}, k={self.k}, penalty={p})" for p in (1, 2, 3)
+        )
+
+
+def _t2_terms(call: ast.Call, chunk: str, text: str, taken: list[str]) -> tuple:
+    values = _arguments(call, ("x", "z", "k", "bs"), chunk, text)
+    x, z = values.get("x"), values.get("z")
+    if not (isinstance(x, str) and isinstance(z, str)) or x == z:
+        raise FormulaError(f"{chunk!r} in {text!r}: t2() takes two different covariates")
+    k = values.get("k", 5)
+    if not isinstance(k, int) or isinstance(k, bool) or k < 3:
+        raise FormulaError(f"{chunk!r} in {text!r}: k (knots per margin) must be >= 3")
+    if values.get("bs", "cr") != "cr":
+        raise FormulaError(f"{chunk!r} in {text!r}: t2() margins are bs = 'cr' (mgcv's default)")
+    term = T2Term(x, z, k, chunk.strip())
+    if term.name in taken:
+        raise FormulaError(f"{chunk!r} in {text!r}: t2({x}, {z}) appears twice")
+    return (term,)
 
 
 GP_KERNELS = ("exp_quad", "matern32", "matern52")
@@ -244,6 +305,10 @@ class GPTerm:
     @property
     def random(self) -> str:
         return f"0 + gp_basis({self.x}, k={self.k}, c={self.c!r})"
+
+    @property
+    def randoms(self) -> tuple[str, ...]:
+        return (self.random,)
 
 
 def _gp_term(call: ast.Call, chunk: str, text: str, taken: list[str]) -> GPTerm:

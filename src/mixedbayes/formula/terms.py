@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .special import AutocorTerm, GPTerm, SmoothTerm
+from .special import AutocorTerm, GPTerm, SmoothTerm, T2Term
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class GroupTerm:
     group: str
     factors: tuple[str, ...]
     parts: tuple[RandomPart, ...]
-    smooth: SmoothTerm | GPTerm | None = None
+    smooth: SmoothTerm | GPTerm | T2Term | None = None
 
 
 @dataclass(frozen=True)

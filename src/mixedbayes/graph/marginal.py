@@ -156,8 +156,9 @@ def add_marginal_likelihood(
         block = design.block(block.group)
         sampled = [(design.block(b.group), r) for b, r in sampled]
         small = [(design.block(b.group), c) for b, c in small]
-    # padded levels (none where small factors are integrated along) contribute exactly 0
-    levels = block.n_levels if small else padded_levels(block.n_levels)
+    # padded levels (none where small factors are integrated along, nor for a smooth's
+    # one-level basis) contribute exactly 0
+    levels = block.n_levels if small or block.smooth else padded_levels(block.n_levels)
     ztz = _level_crossproducts(block, levels)
     residual = _Residual(design, *linear, sampled)
     s = residual.sums(block, levels)

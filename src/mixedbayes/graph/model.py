@@ -284,9 +284,14 @@ def _penalized_sds(block: RandomBlock, priors: PriorSet):
     """The sds of a smooth's coefficients (one shared ``sds_g``), or of a Hilbert-space GP's
     (``sqrt(S(omega_j))`` for its ``sdgp_g`` and ``lscale_g``, :mod:`mixedbayes.design.hsgp`)."""
     g, k = block.group, len(block.coefs)
-    if block.frequencies is None:
-        sds = priors.get(block.prior_class("sds"), block.label).create(f"sds_{g}")
-        return pt.repeat(sds[None], k)
+    if block.frequencies is None:  # one sd per penalty: sds_sx_1; sds_t2xz_1, _2, _3
+        sd = [None] * k
+        for suffix, positions in block.penalties:
+            cls = block.prior_class("sds")
+            sds = priors.get(cls, block.label + suffix).create(f"sds_{g}{suffix}")
+            for j in positions:
+                sd[j] = sds
+        return pt.stack(sd)
     sd = priors.get(block.prior_class("sdgp"), block.label).create(f"sdgp_{g}")
     lscale = priors.get(block.prior_class("lscale"), block.label).create(f"lscale_{g}")
     density = spectral_density(block.smooth.cov, block.frequencies, sd, lscale, xp=pt)

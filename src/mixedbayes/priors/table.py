@@ -117,8 +117,11 @@ def _penalized_priors(block, scale: float) -> list[PriorEntry]:
     and ``lscale`` InverseGamma(2.94, 0.415), which puts 1% of its mass below 0.05 and 1%
     above 1 (the lengthscale is in units of the covariate's range)."""
     sd = Prior("HalfStudentT", nu=3, sigma=2.5 * scale)
-    if block.frequencies is None:
-        return [PriorEntry(block.prior_class("sds"), block.label, None, sd, "default")]
+    if block.frequencies is None:  # one sds per penalty (three for t2(x, z))
+        return [
+            PriorEntry(block.prior_class("sds"), block.label + suffix, None, sd, "default")
+            for suffix, _ in block.penalties
+        ]
     lscale = Prior("InverseGamma", alpha=2.94, beta=0.415)
     return [
         PriorEntry(block.prior_class("sdgp"), block.label, None, sd, "default"),

@@ -117,13 +117,17 @@ def smooths_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
     smooth's penalized coefficients, ``sds(sx_1)`` as brms names it, and a Gaussian
     process's ``sdgp(gpx)`` and ``lscale(gpx)`` (in units of the covariate's range)."""
     rows = [
-        summarize(posterior[f"{cls}_{block.group}"], prob).assign(
-            term=f"{cls}({block.label})", dpar=block.dpar
+        summarize(posterior[f"{cls}_{block.group}{suffix}"], prob).assign(
+            term=f"{cls}({block.label}{suffix})", dpar=block.dpar
         )
         for part in design.parts
         for block in part.blocks
         if block.smooth is not None
-        for cls in (("sds",) if block.frequencies is None else ("sdgp", "lscale"))
+        for cls, suffix in (
+            [("sds", s) for s, _ in block.penalties]
+            if block.frequencies is None
+            else [("sdgp", ""), ("lscale", "")]
+        )
     ]
     columns = ["term", *COLUMNS, "dpar"]
     return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
