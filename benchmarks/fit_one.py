@@ -109,7 +109,8 @@ def fit_mixedbayes(spec, data, args) -> tuple[object, float, dict]:
     import mixedbayes as mb
 
     start = time.perf_counter()
-    model = mb.Model(spec.formula, data, family=spec.family)
+    formula = mb.bf(spec.formula, **spec.dpars) if spec.dpars else spec.formula
+    model = mb.Model(formula, data, family=spec.family)
     build_s = time.perf_counter() - start
     accepted = inspect.signature(model.fit).parameters
     kwargs = {
@@ -147,7 +148,10 @@ def fit_bambi(spec, data, args) -> tuple[object, float, dict]:
     import bambi as bmb
 
     start = time.perf_counter()
-    model = bmb.Model(spec.bambi_formula or spec.formula, data, family=spec.family)
+    formula = spec.bambi_formula or spec.formula
+    if spec.bambi_dpars:
+        formula = bmb.Formula(formula, *spec.bambi_dpars)
+    model = bmb.Model(formula, data, family=spec.family)
     build_s = time.perf_counter() - start
     kwargs = {
         "draws": args.draws,
@@ -202,7 +206,11 @@ def run(args) -> dict:
     row = {
         "model": spec.name,
         "library": args.library,
-        "formula": spec.bambi_formula or spec.formula if args.library == "bambi" else spec.formula,
+        "formula": "; ".join(
+            [spec.bambi_formula or spec.formula, *spec.bambi_dpars]
+            if args.library == "bambi"
+            else [spec.formula, *(f"{k} {v}" for k, v in spec.dpars.items())]
+        ),
         "family": spec.family,
         "draws": args.draws,
         "tune": args.tune,

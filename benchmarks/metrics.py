@@ -36,8 +36,9 @@ def is_population_param(library: str, name: str, dims: tuple[str, ...] = ()) -> 
     """Whether posterior variable ``name`` is a fixed effect or a variance parameter."""
     if OBS_DIMS.intersection(dims):
         return False
-    if library == "mixedbayes":
-        return name in MIXEDBAYES_NAMES or name.startswith(MIXEDBAYES_PREFIXES)
+    if library == "mixedbayes":  # a dpar's own fixed effects: sigma_Intercept, zi_b
+        own = name.endswith(("_Intercept", "_b")) and not name.startswith(("z_", "r_"))
+        return name in MIXEDBAYES_NAMES or name.startswith(MIXEDBAYES_PREFIXES) or own
     if library == "bambi":
         if name.endswith(("_offset", "_weights", "_weights_raw")):  # hsgp()'s coefficients
             return False

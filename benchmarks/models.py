@@ -48,6 +48,8 @@ class BenchModel:
     reference: str | None = None  # name of the lme4 fit in ../shared/reference
     skip: dict[str, str] = field(default_factory=dict)  # library -> why it is not run
     bambi_formula: str | None = None  # bambi's spelling of the model, where it differs
+    dpars: dict[str, str] = field(default_factory=dict)  # mb.bf(formula, **dpars)
+    bambi_dpars: tuple[str, ...] = ()  # bmb.Formula(formula, *bambi_dpars)
 
     @property
     def columns(self) -> list[str]:
@@ -142,6 +144,11 @@ def _sleepstudy_days() -> pd.DataFrame:
     return prepare(read_shared("sleepstudy"), "Reaction ~ Days + (1 | Subject)")
 
 
+def _salamanders() -> pd.DataFrame:
+    data = pd.read_csv(ROOT / "tests" / "reference" / "salamanders.csv")  # glmmTMB's
+    return prepare(data, "count ~ spp + mined + (1 | site)")
+
+
 def _pupils() -> pd.DataFrame:
     return prepare(read_shared("pupils"), MODELS["pupils_crossed"].formula)
 
@@ -214,6 +221,27 @@ MODELS: dict[str, BenchModel] = {
             "intercepts; bambi's hsgp() with the same basis",
             ("Subject",),
             bambi_formula="Reaction ~ hsgp(Days, m=10, c=1.25) + (1 | Subject)",
+        ),
+        BenchModel(
+            "gpa_sigma",
+            "gpa ~ occasion + (1 | student)",
+            "gaussian",
+            _gpa,
+            "heteroscedastic GPA: a residual sd per occasion (nlme's varIdent)",
+            ("student",),
+            dpars={"sigma": "~ C(occasion)"},
+            bambi_dpars=("sigma ~ C(occasion)",),
+        ),
+        BenchModel(
+            "salamanders_zip",
+            "count ~ spp + mined + (1 | site)",
+            "zero_inflated_poisson",
+            _salamanders,
+            "glmmTMB's Salamanders: zero-inflated Poisson with zi ~ spp + mined (bambi: "
+            "psi = 1 - zi)",
+            ("site",),
+            dpars={"zi": "~ spp + mined"},
+            bambi_dpars=("psi ~ spp + mined",),
         ),
         BenchModel(
             "speed_dating",
