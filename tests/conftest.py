@@ -82,3 +82,28 @@ def values_at(pm_model, names, point) -> dict:
     outputs = pm_model.replace_rvs_by_values([pm_model[n] for n in names])
     fn = pm_model.compile_fn(outputs, inputs=pm_model.value_vars, on_unused_input="ignore")
     return dict(zip(names, fn(point), strict=True))
+
+
+def full_Z(block) -> np.ndarray:
+    """The dense n x (levels * k) matrix of a random block, coefficient-major."""
+    columns = []
+    for a in range(len(block.coefs)):
+        indicator = np.zeros((block.index.size, block.n_levels))
+        indicator[np.arange(block.index.size), block.index] = block.Z[:, a]
+        columns.append(indicator)
+    return np.hstack(columns)
+
+
+def repeated_posterior(params: dict, dims: dict, coords: dict, n_draws: int):
+    """A one-chain posterior Dataset holding the same ``params`` in each of ``n_draws``
+    draws (``dims``: name -> its dimension names)."""
+    import xarray as xr
+
+    variables = {
+        name: (
+            ["chain", "draw", *dims.get(name, [])],
+            np.broadcast_to(v, (1, n_draws, *np.shape(v))),
+        )
+        for name, v in params.items()
+    }
+    return xr.Dataset(variables, coords=coords)

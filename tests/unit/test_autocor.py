@@ -9,11 +9,10 @@ representation of the process, dense multivariate normal densities and condition
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from scipy import stats
 
 import mixedbayes as mb
-from conftest import jittered_point, values_at
+from conftest import jittered_point, repeated_posterior, values_at
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph.autocor import autocorrelation, correlation_matrices
@@ -200,16 +199,8 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, ki
     sd, cor = np.array([0.7, 0.4]), np.array([[1.0, 0.3], [0.3, 1.0]])
     params = {"Intercept": 0.9, "b": [0.4], "sigma": 0.8, "sd_g": sd, "cor_g": cor, **structure}
     dims = {"b": ["fixed_term"], "sd_g": ["g__coef"], "cor_g": ["g__coef", "g__coef_"]}
-    posterior = xr.Dataset(
-        {
-            name: (
-                ["chain", "draw", *dims.get(name, [])],
-                np.broadcast_to(v, (1, n_draws, *np.shape(v))),
-            )
-            for name, v in params.items()
-        },
-        coords={"fixed_term": ["x"], "g__coef": ["Intercept", "x"]},
-    )
+    coords = {"fixed_term": ["x"], "g__coef": ["Intercept", "x"]}
+    posterior = repeated_posterior(params, dims, coords, n_draws)
     draws = draw_random_effects(design, "g", posterior, random_seed=3)["r_g"]
     block = design.block("g")
     G, k = block.n_levels, 2

@@ -10,11 +10,11 @@ import pandas as pd
 import pytensor
 import pytensor.tensor as pt
 import pytest
-import xarray as xr
 from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
+from conftest import full_Z, repeated_posterior
 from mixedbayes.graph import woodbury
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.graph.marginal import marginal_choice, nested_in
@@ -127,16 +127,6 @@ def test_gradient_of_the_marginal_op(k):
     )
 
 
-def full_Z(block):
-    """The dense n x (levels * k) matrix of a block, coefficient-major."""
-    columns = []
-    for a in range(len(block.coefs)):
-        indicator = np.zeros((block.index.size, block.n_levels))
-        indicator[np.arange(block.index.size), block.index] = block.Z[:, a]
-        columns.append(indicator)
-    return np.hstack(columns)
-
-
 @pytest.mark.usefixtures("every_small_factor")
 @pytest.mark.parametrize(
     "formula, sampled",
@@ -171,16 +161,7 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, fo
         params["r_h"], dims["r_h"] = sampled, ["h", "h__coef"]
         coords["h"] = list(design.block("h").levels)
         e = e - sampled[design.block("h").index, 0]
-    posterior = xr.Dataset(
-        {
-            name: (
-                ["chain", "draw", *dims.get(name, [])],
-                np.broadcast_to(v, (1, n_draws, *np.shape(v))),
-            )
-            for name, v in params.items()
-        },
-        coords=coords,
-    )
+    posterior = repeated_posterior(params, dims, coords, n_draws)
     draws = draw_random_effects(design, "g", posterior, random_seed=5)
     assert list(draws) == [f"r_{group}" for group in integrated]
     for group in integrated:

@@ -8,12 +8,11 @@ import jax
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
-from conftest import jittered_point, values_at
+from conftest import full_Z, jittered_point, repeated_posterior, values_at
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.graph.marginal import marginal_choice
 
@@ -34,16 +33,6 @@ def data():
             "h": rng.choice(["a", "b", "c"], n),
         }
     )
-
-
-def full_Z(block):
-    """The dense n x (levels * k) matrix of a block, coefficient-major."""
-    columns = []
-    for a in range(len(block.coefs)):
-        indicator = np.zeros((block.index.size, block.n_levels))
-        indicator[np.arange(block.index.size), block.index] = block.Z[:, a]
-        columns.append(indicator)
-    return np.hstack(columns)
 
 
 def linear(part, v, prefix="", skip=()):
@@ -184,16 +173,7 @@ def test_conditional_draws_with_sigma_per_row(data):
         "cor_g": ["g__coef", "g__coef_"],
     }
     coords = {"fixed_term": ["x"], "sigma_fixed_term": ["v"], "g__coef": ["Intercept", "x"]}
-    posterior = xr.Dataset(
-        {
-            name: (
-                ["chain", "draw", *dims.get(name, [])],
-                np.broadcast_to(x, (1, n_draws, *np.shape(x))),
-            )
-            for name, x in params.items()
-        },
-        coords=coords,
-    )
+    posterior = repeated_posterior(params, dims, coords, n_draws)
     draws = draw_random_effects(design, "g", posterior, random_seed=5)["r_g"]
     assert draws.dims == ("chain", "draw", "g", "g__coef")
     block = design.block("g")
