@@ -72,13 +72,14 @@ class RandomBlock:
     def penalties(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
         """A smooth's penalties, each with one sd: ``(suffix, coefficient positions)``;
         one for ``s(x)`` (suffix ``""``), three for ``t2(x, z)`` (``"_1"``, ``"_2"``,
-        ``"_3"``, its coefficients labelled ``"p_j"``)."""
+        ``"_3"``)."""
         if not isinstance(self.smooth, T2Term):
             return (("", tuple(range(len(self.coefs)))),)
-        found: dict[str, list[int]] = {}
-        for j, coef in enumerate(self.coefs):
-            found.setdefault("_" + coef.split("_")[0], []).append(j)
-        return tuple((suffix, tuple(positions)) for suffix, positions in found.items())
+        ends = np.cumsum(self.smooth.penalty_sizes)
+        return tuple(
+            (f"_{p + 1}", tuple(range(end - size, end)))
+            for p, (size, end) in enumerate(zip(self.smooth.penalty_sizes, ends, strict=True))
+        )
 
     def prior_class(self, cls: str) -> str:
         """A prior class of this block's dpar: ``"sd"`` for mu, ``"sigma_sd"`` for sigma."""

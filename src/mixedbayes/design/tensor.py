@@ -31,8 +31,6 @@ import numpy as np
 from ..errors import FormulaError
 from .smooth import _as_x, _cr_design, _cr_fs, _r_quantile
 
-PENALTIES = 3  # for two margins: R x R, R x N, N x R
-
 
 @dataclass(frozen=True, eq=False)
 class Margin:

@@ -199,13 +199,17 @@ class ScipyFamily(Family):
         raise NotImplementedError
 
     def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpdf(y)
+        frozen = self._frozen(eta, aux)
+        return frozen.logpmf(y) if self.discrete else frozen.logpdf(y)
 
     def logcdf(self, y, eta, aux):
         return self._frozen(eta, aux).logcdf(y)
 
     def logsf(self, y, eta, aux):
         return self._frozen(eta, aux).logsf(y)
+
+    def ppf(self, q, eta, aux):
+        return self._frozen(eta, aux).ppf(q)
 
 
 _MAX_RATE = 1e15  # NumPy cannot draw Poisson counts near 1e19; R's rpois gives NA there

@@ -17,7 +17,7 @@ import pytensor.tensor as pt
 from scipy import stats
 from scipy.special import expit, gammaln
 
-from .base import Family, poisson_draws
+from .base import Family, ScipyFamily, poisson_draws
 
 # the latent residual variance of each link's logistic/normal/Gumbel error, for the ICC
 LATENT_VARIANCE = {"logit": np.pi**2 / 3, "probit": 1.0, "cloglog": np.pi**2 / 6}
@@ -71,30 +71,21 @@ class Binomial(_Latent):
 
 
 @dataclass(frozen=True)
-class Poisson(Family):
+class Poisson(ScipyFamily):
     censorable = True
 
     def draw(self, rng, eta, aux, trials=None):
         return poisson_draws(rng, self.mean(eta, aux))
 
-    def logpdf(self, y, eta, aux, trials=None):
-        return stats.poisson.logpmf(y, self.mean(eta, aux))
-
-    def logcdf(self, y, eta, aux):
-        return stats.poisson.logcdf(y, self.mean(eta, aux))
-
-    def logsf(self, y, eta, aux):
-        return stats.poisson.logsf(y, self.mean(eta, aux))
-
-    def ppf(self, q, eta, aux):
-        return stats.poisson.ppf(q, self.mean(eta, aux))
+    def _frozen(self, eta, aux):
+        return stats.poisson(self.mean(eta, aux))
 
     def distribution(self, eta, aux, design):
         return pm.Poisson.dist(mu=self.tensor_inverse_link(eta))
 
 
 @dataclass(frozen=True)
-class NegativeBinomial(Family):
+class NegativeBinomial(ScipyFamily):
     censorable = True
 
     def draw(self, rng, eta, aux, trials=None):
@@ -104,18 +95,6 @@ class NegativeBinomial(Family):
     def _frozen(self, eta, aux):
         shape = aux["shape"]
         return stats.nbinom(shape, shape / (shape + self.mean(eta, aux)))
-
-    def logpdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logpmf(y)
-
-    def logcdf(self, y, eta, aux):
-        return self._frozen(eta, aux).logcdf(y)
-
-    def logsf(self, y, eta, aux):
-        return self._frozen(eta, aux).logsf(y)
-
-    def ppf(self, q, eta, aux):
-        return self._frozen(eta, aux).ppf(q)
 
     def distribution(self, eta, aux, design):
         mu = self.tensor_inverse_link(eta)

@@ -262,6 +262,13 @@ class T2Term:
             f"0 + t2_random({self.x}, {self.z}, k={self.k}, penalty={p})" for p in (1, 2, 3)
         )
 
+    @property
+    def penalty_sizes(self) -> tuple[int, ...]:
+        """Columns per penalty: ``(k-2)^2`` (smooth x smooth), ``2 (k-2)`` twice (smooth x
+        linear), in the order of :attr:`randoms`."""
+        m = self.k - 2
+        return (m * m, 2 * m, 2 * m)
+
 
 def _t2_terms(call: ast.Call, chunk: str, text: str, taken: list[str]) -> tuple:
     values = _arguments(call, ("x", "z", "k", "bs"), chunk, text)

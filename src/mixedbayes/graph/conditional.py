@@ -17,7 +17,7 @@ import xarray as xr
 from ..design import Design, RandomBlock
 from .autocor import ar1_coefficients, ar1_innovations, correlation_matrices, level_of_block
 from .marginal import _cross, _level_crossproducts, _sums, integrated_along
-from .rowwise import draw_rowwise_effects, whitened
+from .rowwise import draw_rowwise_effects, linear_predictor, whitened
 from .woodbury import SmallFactors
 
 _CHUNK = 20_000_000  # values per chunk of draws
@@ -38,11 +38,9 @@ def draw_random_effects(design: Design, group: str, posterior: xr.Dataset, rando
     rng = np.random.default_rng(random_seed)
     if design.dpars:  # per-row sigma (graph/rowwise.py)
         block = design.block(group)
-        return {
-            f"r_{group}": _as_posterior(
-                block, _draw_rowwise(design, block, stacked, rng), posterior
-            )
-        }
+        cov = _covariances(block, stacked)
+        values = draw_rowwise_effects(design, block, stacked, cov, rng, _CHUNK)
+        return {f"r_{group}": _as_posterior(block, values, posterior)}
     small = [b.group for b in integrated_along(design, group)]
     design = whitened(design)  # rows scaled by sqrt(weights), if any
     block, small = design.block(group), [design.block(name) for name in small]
@@ -172,19 +170,6 @@ def draw_small_effects(big: RandomBlock, small, rest: ResidualSums, stacked, rng
     return draws
 
 
-def _draw_rowwise(design: Design, block: RandomBlock, stacked, rng) -> np.ndarray:
-    """``(samples, levels, k)`` draws of ``block``'s effects with sigma per row."""
-    n_samples, k = stacked.sizes["sample"], len(block.coefs)
-    cov = _covariances(block, stacked)
-    out = np.empty((n_samples, block.n_levels, k))
-    step = max(1, _CHUNK // (10 * design.n_obs * k * k + block.n_levels * k * k))
-    for start in range(0, n_samples, step):
-        part = slice(start, min(start + step, n_samples))
-        e = _residual(design, stacked, block.group, part)
-        out[part] = draw_rowwise_effects(design, block, e, stacked, part, cov[part], rng)
-    return out
-
-
 def _prior_precision(small, inverses, q: int) -> np.ndarray:
     """``G^-1`` per draw, (draws, q, q): each small factor's ``S_b^-1`` (draws, k, k) on
     the diagonals of its coefficient-major block."""
@@ -277,17 +262,4 @@ def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, rand
 def _residual(design: Design, stacked, group: str, part: slice) -> np.ndarray:
     """(draws in part, n): ``y - offset - X beta - sum_f Z_f r_f`` over the factors other
     than ``group``."""
-    y = design.y - (design.offset if design.offset is not None else 0.0)
-    e = np.broadcast_to(y, (part.stop - part.start, y.size)).copy()
-    for j, term in enumerate(design.fixed_terms):
-        value = (
-            stacked["Intercept"].values[part]
-            if term == "Intercept"
-            else stacked["b"].sel(fixed_term=term).values[part]
-        )
-        e -= value[:, None] * design.X[:, j]
-    for other in design.blocks:
-        if other.group != group:
-            r = stacked[f"r_{other.group}"].values[part]  # (s, levels, k)
-            e -= np.einsum("snk,nk->sn", r[:, other.index, :], other.Z)
-    return e
+    return design.y - linear_predictor(design, stacked, part, skip=group)

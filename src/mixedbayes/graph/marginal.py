@@ -31,7 +31,7 @@ from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
 
 
-def _not_exact(design: Design, family) -> str:
+def _not_exact(family) -> str:
     if not family.integrates_exactly:
         return f"the {family.name} family"
     return "censored or truncated responses (no closed form)"
@@ -72,7 +72,7 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
         if exact and design.blocks:
             return _largest_unconfounded(design)
         if marginalize is True:
-            why = "no random effects" if exact else _not_exact(design, family)
+            why = "no random effects" if exact else _not_exact(family)
             raise SamplingError(
                 f"marginalize=True integrates random effects out of Gaussian models; "
                 f"this model has {why}. Use marginalize='auto' or False."
@@ -83,7 +83,7 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
             raise SamplingError(
                 f"marginalize={marginalize!r}: random effects can be integrated out "
                 "exactly only with the gaussian family (identity link) and uncensored, "
-                f"untruncated responses; this model has {_not_exact(design, family)}"
+                f"untruncated responses; this model has {_not_exact(family)}"
             )
         return marginalize
     raise SamplingError(

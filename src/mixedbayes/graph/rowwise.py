@@ -70,16 +70,17 @@ def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta):
     k, levels = len(block.coefs), block.n_levels
     Z = [block.Z[:, j] * root for j in range(k)]
     s = [_segment_sum(block, Z[j] * e) for j in range(k)]
-    ztz = [[_segment_sum(block, Z[a] * Z[b]) for b in range(k)] for a in range(k)]
+    lower = {(a, b): _segment_sum(block, Z[a] * Z[b]) for a in range(k) for b in range(a + 1)}
+    ztz = pt.stack(  # (levels, k, k), each symmetric pair summed once
+        [pt.stack([lower[max(a, b), min(a, b)] for b in range(k)], axis=-1) for a in range(k)],
+        axis=-2,
+    )
     minus2 = (w * (LOG_2PI + pt.log(sigma**2))).sum() + (e**2).sum()
     if k <= 2:  # closed form, elementwise over the levels
-        ztz = pt.stack([pt.stack(row, axis=-1) for row in ztz], axis=-2)
         logdet_S, logdet_M, minv = level_inverses(chol, 1.0, ztz, k)
         explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
     else:  # batched k x k Cholesky factors
-        S_inv = pt.linalg.inv(chol @ chol.T)
-        M = pt.stack([pt.stack(row, axis=-1) for row in ztz], axis=-2) + S_inv[None]
-        C = pt.linalg.cholesky(M)
+        C = pt.linalg.cholesky(ztz + pt.linalg.inv(chol @ chol.T)[None])
         logdet_M = 2.0 * pt.log(pt.diagonal(C, axis1=-2, axis2=-1)).sum()
         logdet_S = 2.0 * pt.log(pt.abs(pt.diag(chol))).sum()
         half = pt.linalg.solve_triangular(C, pt.stack(s, axis=1)[..., None], lower=True)
@@ -93,36 +94,46 @@ def _segment_sum(block: RandomBlock, values):
     return pt.inc_subtensor(pt.zeros(block.n_levels)[block.index], values)
 
 
-def draw_rowwise_effects(design: Design, block: RandomBlock, e, stacked, part, cov, rng):
-    """``(draws in part, levels, k)`` draws of ``block``'s effects given the residuals ``e``
-    of everything else (draws in part, rows) and per-row sigma from its formula."""
-    sigma = dpar_rows(next(p for p in design.dpars if p.dpar == "sigma"), stacked, part)
-    weights = design.additions.weights
-    precision = (1.0 if weights is None else weights) / sigma**2  # (c, n)
-    indicator = sp.csr_matrix(
-        (np.ones(design.n_obs), (np.arange(design.n_obs), block.index)),
-        shape=(design.n_obs, block.n_levels),
-    )
-    k = len(block.coefs)
-    Z = block.Z
-    s = np.stack([(precision * Z[:, j] * e) @ indicator for j in range(k)], axis=-1)
-    M = np.linalg.inv(cov)[:, None].repeat(block.n_levels, axis=1)  # (c, G, k, k)
-    for a in range(k):
-        for b in range(k):
-            M[..., a, b] += (precision * Z[:, a] * Z[:, b]) @ indicator
-    C = np.linalg.cholesky(M)
-    mean = np.linalg.solve(M, s[..., None])[..., 0]
-    noise = rng.standard_normal(mean.shape)[..., None]
-    return mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
+def draw_rowwise_effects(design: Design, block: RandomBlock, stacked, cov, rng, chunk: int):
+    """``(samples, levels, k)`` draws of ``block``'s effects given everything else, each
+    draw with its own per-row sigma (from sigma's formula): ``N(M_g^-1 s_g, M_g^-1)``;
+    ``stacked`` holds the draws along ``sample``, ``cov`` (samples, k, k) the effects'
+    prior covariance, ``chunk`` bounds the values held at once."""
+    sigma_part = next(p for p in design.dpars if p.dpar == "sigma")
+    weights = 1.0 if design.additions.weights is None else design.additions.weights
+    n, k, levels = design.n_obs, len(block.coefs), block.n_levels
+    indicator = sp.csr_matrix((np.ones(n), (np.arange(n), block.index)), shape=(n, levels))
+    Z, n_samples = block.Z, stacked.sizes["sample"]
+    out = np.empty((n_samples, levels, k))
+    step = max(1, chunk // (10 * n * k * k + levels * k * k))
+    for start in range(0, n_samples, step):
+        part = slice(start, min(start + step, n_samples))
+        e = design.y - linear_predictor(design, stacked, part, skip=block.group)
+        sigma = LINKS[sigma_part.link][1](linear_predictor(sigma_part, stacked, part))
+        precision = weights / sigma**2  # (c, n)
+        s = np.stack([(precision * Z[:, j] * e) @ indicator for j in range(k)], axis=-1)
+        M = np.linalg.inv(cov[part])[:, None].repeat(levels, axis=1)  # (c, G, k, k)
+        for a in range(k):
+            for b in range(a + 1):
+                cross = (precision * Z[:, a] * Z[:, b]) @ indicator
+                M[..., a, b] += cross
+                if b != a:
+                    M[..., b, a] += cross
+        C = np.linalg.cholesky(M)
+        mean = np.linalg.solve(M, s[..., None])[..., 0]
+        noise = rng.standard_normal(mean.shape)[..., None]
+        out[part] = mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
+    return out
 
 
-def dpar_rows(part: Design, stacked, draws: slice) -> np.ndarray:
-    """(draws, rows): a distributional parameter's value per training row, from posterior
-    draws of its fixed and random effects (``sigma_Intercept``, ``sigma_b``,
-    ``r_sigma_g``)."""
+def linear_predictor(part: Design, stacked, draws: slice, skip: str | None = None):
+    """(draws, rows): a dpar's linear predictor on its training rows from posterior draws
+    (``stacked`` along ``sample``): offset, fixed effects (``Intercept``, ``b``;
+    ``sigma_Intercept``, ``sigma_b``) and every factor's ``r_<g>`` but ``skip``'s."""
     p = part.prefix
-    n = draws.stop - draws.start
-    eta = np.zeros((n, part.n_obs)) + (0.0 if part.offset is None else part.offset)
+    eta = np.zeros((draws.stop - draws.start, part.n_obs))
+    if part.offset is not None:
+        eta += part.offset
     for j, term in enumerate(part.fixed_terms):
         if term == "Intercept":
             value = stacked[f"{p}Intercept"].values[draws]
@@ -130,6 +141,7 @@ def dpar_rows(part: Design, stacked, draws: slice) -> np.ndarray:
             value = stacked[f"{p}b"].sel({f"{p}fixed_term": term}).values[draws]
         eta += value[:, None] * part.X[:, j]
     for block in part.blocks:
-        r = stacked[f"r_{block.group}"].transpose("sample", ...).values[draws]
-        eta += np.einsum("snk,nk->sn", r[:, block.index, :], block.Z)
-    return LINKS[part.link][1](eta)
+        if block.group != skip:
+            r = stacked[f"r_{block.group}"].transpose("sample", ...).values[draws]
+            eta += np.einsum("snk,nk->sn", r[:, block.index, :], block.Z)
+    return eta
