@@ -107,3 +107,14 @@ def repeated_posterior(params: dict, dims: dict, coords: dict, n_draws: int):
         for name, v in params.items()
     }
     return xr.Dataset(variables, coords=coords)
+
+
+def prior_fit(model, draws: int = 60, seed: int = 2):
+    """A Fit whose "posterior" is ``draws`` prior draws (one chain): the outputs' shapes
+    and plumbing without sampling."""
+    import arviz as az
+
+    import mixedbayes as mb
+
+    prior = model.prior_predictive(draws=draws, random_seed=seed)
+    return mb.Fit(model, az.InferenceData(posterior=prior.prior, observed_data=prior.observed_data))

@@ -121,6 +121,7 @@ class Model:
         self.design: Design = make_design(
             self.formula, data, self.family, dropna=dropna, context=context, links=links
         )
+        self.family = self.family.for_response(self.design.response_levels)
         self.formula = self.design.formula  # with the family's default dpar formulas
         self.priors: PriorSet = make_priors(self.design, self.family, priors)
         self.user_priors = dict(priors or {})

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 import mixedbayes as mb
-from conftest import at_a_point
+from conftest import at_a_point, prior_fit
 from mixedbayes.formula.distributional import parse_model_formula
 from mixedbayes.graph.marginal import marginal_choice
 
@@ -34,11 +33,6 @@ def data():
 @pytest.fixture(scope="module")
 def model(data):
     return mb.Model(FORMULA, data)
-
-
-def fake_fit(model, draws=60):
-    prior = model.prior_predictive(draws=draws, random_seed=2)
-    return mb.Fit(model, az.InferenceData(posterior=prior.prior, observed_data=prior.observed_data))
 
 
 def test_both_bf_styles_parse_alike():
@@ -135,7 +129,7 @@ def test_marginalization_is_chosen_with_a_sigma_formula(model):
 
 
 def test_predict_sigma_and_tables(model, data):
-    fit = fake_fit(model)
+    fit = prior_fit(model)
     stacked = fit.posterior.stack(sample=("chain", "draw"))
     new = data.head(5).assign(g=[0, 1, 2, 3, 99])
     predicted = fit.predict(new, dpar="sigma", include_random=False)
@@ -170,7 +164,7 @@ def test_predict_sigma_and_tables(model, data):
 def test_loglik_uses_each_rows_sigma(model):
     from mixedbayes.results.predict import log_likelihood
 
-    fit = fake_fit(model, draws=5)
+    fit = prior_fit(model, draws=5)
     stacked = fit.posterior.stack(sample=("chain", "draw"))
     design, part = model.design, model.design.dpars[0]
     g = design.blocks[0].index
@@ -185,7 +179,7 @@ def test_loglik_uses_each_rows_sigma(model):
 
 
 def test_save_and_load_a_distributional_fit(model, data, tmp_path):
-    fit = fake_fit(model)
+    fit = prior_fit(model)
     fit.save(tmp_path / "fit.nc")
     loaded = mb.load(tmp_path / "fit.nc")
     assert loaded.model.formula == model.formula
@@ -208,7 +202,7 @@ def test_plot_effects_of_sigma(model):
     import matplotlib
 
     matplotlib.use("Agg")
-    fit = fake_fit(model)
+    fit = prior_fit(model)
     fig = fit.plot_effects("z", dpar="sigma")
     xs, ys = fig.axes[0].lines[0].get_data()
     stacked = fit.posterior.stack(sample=("chain", "draw"))

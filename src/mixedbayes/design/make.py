@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import DataError, FamilyError, FormulaError
 from ..families import Family, get_family
-from ..formula import Formula, GroupTerm, parse_formula
+from ..formula import Formula, GroupTerm
 from ..formula.distributional import parse_model_formula
 from ..formula.special import GPTerm
 from .additions import encode_additions
@@ -54,7 +54,7 @@ def make_design(
     Design
     """
     family = get_family(family)
-    formula = with_default_dpars(parse_model_formula(formula), family)
+    formula = parse_model_formula(formula)
     check_data(data, "data")
     context = with_transforms(context)
     columns = required_columns(formula, data, context)
@@ -64,6 +64,8 @@ def make_design(
         return evaluate(expr, clean, context, "response")
 
     response = encode_response(formula, clean, family, evaluated)
+    family = family.for_response(response.levels)
+    formula = with_default_dpars(formula, family)
     additions = encode_additions(formula, clean, family, response.y, evaluated)
     X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
     fixed_terms = smooth_labels(fixed_terms, smooths(formula))
@@ -110,14 +112,12 @@ def smooths(formula: Formula) -> list:
 
 
 def with_default_dpars(formula: Formula, family: Family) -> Formula:
-    """``formula`` with an intercept-only formula (``zi ~ 1``) for each parameter the
-    family always predicts and ``bf()`` left out."""
+    """``formula`` with the family's default formula (``zi ~ 1``; a categorical's further
+    categories: the main formula's terms) for each parameter the family always predicts
+    and ``bf()`` left out."""
     given = {part.dpar for part in formula.dpars}
-    defaults = [
-        dataclasses.replace(parse_formula(f"{name} ~ 1"), response=formula.response, dpar=name)
-        for name in family.predicted
-        if name not in given
-    ]
+    defaults = [family.default_formula(name, formula) for name in family.predicted]
+    defaults = [part for part in defaults if part.dpar not in given]
     return dataclasses.replace(formula, dpars=(*formula.dpars, *defaults)) if defaults else formula
 
 

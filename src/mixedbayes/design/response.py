@@ -3,7 +3,9 @@
 Bernoulli accepts 0/1 numbers, booleans or a two-level text/categorical column, whose
 second level (categorical order, else sorted) is the "success", as in R. Binomial needs
 trials, from ``s | trials(n)`` or ``cbind(s, f)``. Ordinal responses become codes
-0..K-1 in the order of an (ordered) pandas Categorical or of sorted numbers.
+0..K-1 in the order of an (ordered) pandas Categorical or of sorted numbers; unordered
+(categorical) ones in the order of a pandas Categorical, else of sorted values, the first
+category being the reference.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def encode_response(
         return _binary(name, raw)
     if family.response == "ordinal":
         return _ordinal(name, raw)
+    if family.response == "nominal":
+        return _nominal(name, raw)
     y = _numeric(name, raw, family)
     _CHECKS[family.response](name, y, family)
     return Response(y)
@@ -163,7 +167,8 @@ def _binary(name: str, raw: pd.Series) -> Response:
     if len(levels) != 2:
         raise DataError(
             f"response {name!r} has {len(levels)} outcomes {_show(levels)}; family "
-            "'bernoulli' needs exactly two (use family='cumulative' for ordered outcomes)"
+            "'bernoulli' needs exactly two (use family='cumulative' for ordered outcomes, "
+            "'categorical' for unordered ones)"
         )
     y = (raw.astype(str).to_numpy() == levels[1]).astype(float)
     return Response(y, levels=tuple(levels))
@@ -235,6 +240,20 @@ def _ordinal(name: str, raw: pd.Series) -> Response:
             "ordered pandas Categorical, e.g. df[col] = pd.Categorical(df[col], "
             "categories=[...], ordered=True)"
         )
+    if len(levels) < 2:
+        raise DataError(f"response {name!r} has a single category {levels}")
+    return Response(np.asarray(codes, dtype=float), levels=tuple(levels))
+
+
+def _nominal(name: str, raw: pd.Series) -> Response:
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        if np.isinf(raw.to_numpy(dtype=float)).any():
+            raise DataError(f"response {name!r} has infinite values")
+        values = np.sort(raw.unique())
+        levels, codes = [label(v) for v in values], np.searchsorted(values, raw.to_numpy())
+    else:
+        levels = _levels(raw)
+        codes = pd.Categorical(raw.astype(str), categories=levels).codes
     if len(levels) < 2:
         raise DataError(f"response {name!r} has a single category {levels}")
     return Response(np.asarray(codes, dtype=float), levels=tuple(levels))

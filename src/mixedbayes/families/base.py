@@ -65,7 +65,8 @@ class Family:
         class in the model's PriorSet.
     response : str
         What the response must be: ``"real"``, ``"binary"``, ``"binomial"``, ``"count"``,
-        ``"positive"``, ``"unit"`` (strictly between 0 and 1) or ``"ordinal"``.
+        ``"positive"``, ``"unit"`` (strictly between 0 and 1), ``"ordinal"`` or ``"nominal"``
+        (unordered categories).
     """
 
     name: str
@@ -97,7 +98,7 @@ class Family:
     def discrete(self) -> bool:
         """Whether the response is a whole number: truncation to ``[a, b]`` keeps ``a``,
         so its normalizing mass is ``F(b) - F(a - 1)`` (brms's)."""
-        return self.response in ("binary", "binomial", "count", "ordinal")
+        return self.response in ("binary", "binomial", "count", "ordinal", "nominal")
 
     @property
     def scale_by_response(self) -> bool:
@@ -121,6 +122,24 @@ class Family:
         """Distributional parameters that always have a predictor: an intercept-only
         formula (``zi ~ 1``) unless ``bf()`` gives one."""
         return ()
+
+    @property
+    def per_category(self) -> bool:
+        """Whether the mean is a probability per response category (a last axis of
+        length K in :meth:`mean`): ``cumulative`` and ``categorical``."""
+        return False
+
+    def for_response(self, levels: tuple[str, ...] | None) -> Family:
+        """This family fitted to a response with categories ``levels`` (``categorical``
+        learns its dpars from them; the others are unchanged)."""
+        return self
+
+    def default_formula(self, dpar: str, main):
+        """The formula of a :attr:`predicted` dpar that ``bf()`` left out: intercept only
+        (``zi ~ 1``), with ``main``'s response."""
+        from ..formula import parse_formula
+
+        return replace(parse_formula(f"{dpar} ~ 1"), response=main.response, dpar=dpar)
 
     def dpar_links(self, dpar: str) -> tuple[str, ...]:
         """The links a distributional parameter's formula may use (the first is the

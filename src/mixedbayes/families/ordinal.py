@@ -16,6 +16,10 @@ from .discrete import _Latent
 
 @dataclass(frozen=True)
 class Cumulative(_Latent):
+    @property
+    def per_category(self) -> bool:
+        return True
+
     def mean(self, eta, aux, trials=None):
         """The category probabilities, in a new last axis of length K, given the K - 1
         ``aux["thresholds"]`` in the last axis, broadcastable against ``eta[..., None]``."""

@@ -6,6 +6,7 @@ import difflib
 
 from ..errors import FamilyError
 from .base import Family
+from .categorical import Categorical
 from .continuous import Beta, Gamma, Gaussian, SkewNormal, StudentT
 from .discrete import Bernoulli, Binomial, NegativeBinomial, Poisson
 from .inflated import Hurdle, ZeroInflated, ZeroInflatedBinomial
@@ -26,6 +27,7 @@ FAMILIES: dict[str, Family] = {
         Gamma("gamma", "log", ("log", "inverse"), ("shape",), "positive"),
         Beta("beta", "logit", BINARY_LINKS, ("phi",), "unit"),
         Cumulative("cumulative", "logit", ("logit", "probit"), (), "ordinal"),
+        Categorical("categorical", "logit", ("logit",), (), "nominal"),
         ZeroInflated("zero_inflated_poisson", "log", ("log",), ("zi",), "count"),
         ZeroInflated("zero_inflated_negative_binomial", "log", ("log",), ("shape", "zi"), "count"),
         ZeroInflatedBinomial("zero_inflated_binomial", "logit", BINARY_LINKS, ("zi",), "binomial"),

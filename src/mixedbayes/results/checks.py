@@ -67,8 +67,10 @@ def icc_table(fit, prob: float = 0.95) -> pd.DataFrame:
 
 def r2_table(fit, prob: float = 0.95) -> pd.DataFrame:
     """Rows ``marginal`` and ``conditional``; columns ``estimate, lower, upper``."""
-    if fit.model.family.response == "ordinal":
-        raise FamilyError("r2() is not defined for ordinal (cumulative) models")
+    if fit.model.family.per_category:
+        raise FamilyError(
+            f"r2() is not defined for {fit.model.family.name} models (a probability per category)"
+        )
     y = fit.model.design.y
     rows = {}
     for name, include_random in (("marginal", False), ("conditional", True)):

@@ -208,8 +208,10 @@ class Fit(PlotMethods):
         return result if pointwise else az.loo(with_log_likelihood(self), pointwise=False)
 
     def waic(self, pointwise: bool = False):
-        """WAIC (arviz ELPDData)."""
-        return az.waic(with_log_likelihood(self), pointwise=pointwise)
+        """WAIC (arviz ELPDData, ``elpd_waic`` first)."""
+        # arviz 0.23 names the total "waic" without pointwise values and cannot print it
+        result = az.waic(with_log_likelihood(self), pointwise=True)
+        return result if pointwise else type(result)(result.drop("waic_i"))
 
     def ppc(self, random_seed: int | None = None) -> az.InferenceData:
         """The InferenceData with a ``posterior_predictive`` group: one replicated data

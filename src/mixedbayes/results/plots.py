@@ -17,7 +17,7 @@ from ..design.columns import combine_factors, design_rows, required_columns
 from ..design.make import as_frame
 
 PLAIN, HIGHLIGHT, LINE = "tab:gray", "tab:red", "tab:blue"
-DISCRETE = ("binary", "binomial", "count", "ordinal")
+DISCRETE = ("binary", "binomial", "count", "ordinal", "nominal")
 NEW_LEVEL = "<new level>"  # grouping value of effect grids: a group not seen in fitting
 
 
@@ -179,8 +179,10 @@ def plot_trajectories(fit, x=None, group=None, data=None, n_groups=12, random_se
         Levels drawn at random with ``random_seed`` (all when there are fewer).
     """
     design = fit.model.design
-    if fit.model.family.response == "ordinal":
-        raise ValueError("trajectories are not available for ordinal models; use plot_ppc")
+    if fit.model.family.per_category:
+        raise ValueError(
+            f"trajectories are not available for {fit.model.family.name} models; use plot_ppc"
+        )
     if not design.factor_blocks:
         raise ValueError("the model has no grouping factor")
     block = design.block(_choose(group, design.groups, "grouping factor")[0])
@@ -227,7 +229,8 @@ def plot_ppc(fit, kind="density", n_draws=50, random_seed=None):
     low = min(y.min(), np.quantile(reps, 0.005))
     high = max(y.max(), np.quantile(reps, 0.995))
     if family.response in DISCRETE:
-        levels = design.response_levels if family.response in ("binary", "ordinal") else None
+        coded = family.response in ("binary", "ordinal", "nominal")
+        levels = design.response_levels if coded else None
         low, high = (0, len(levels) - 1) if levels else (np.floor(low), np.ceil(high))
         n_bins = int(high - low) + 1 if high - low < 40 else 30
         edges = np.linspace(low - 0.5, high + 0.5, n_bins + 1)

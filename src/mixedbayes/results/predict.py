@@ -74,20 +74,20 @@ def predict(
     bounds = _truncation(model.design, newdata, rows["mu"].n_obs)
     rng = np.random.default_rng(random_seed)
     params = _Parameters(fit, max_draws, rng, rows, new_groups)
-    ordinal = family.response == "ordinal" and dpar == "mu"
+    categories = family.per_category and dpar == "mu"
     n = rows["mu"].n_obs
     kept, summaries = [], []
     autocor = _autocor_rows(model, newdata) if kind == "response" and dpar == "mu" else None
-    for rows_slice in _chunks(n, params.n_draws, model.design, ordinal, autocor is not None):
+    for rows_slice in _chunks(n, params.n_draws, model.design, categories, autocor is not None):
         if dpar != "mu":
             width = np.ones((1, rows_slice.stop - rows_slice.start))
-            values = params.aux(ordinal, rows, rows_slice)[dpar] * width  # (S, m)
+            values = params.aux(rows, rows_slice)[dpar] * width  # (S, m)
             if kind == "link":
                 values = _dpar_link(model.design, dpar, values)
         else:
             eta = params.linear_predictor(rows, rows_slice)
             trials = None if rows["mu"].trials is None else rows["mu"].trials[rows_slice]
-            aux = params.aux(ordinal, rows, rows_slice)
+            aux = params.aux(rows, rows_slice)
             if kind == "link":
                 values = eta
             elif kind == "mean":
@@ -108,7 +108,7 @@ def predict(
         return np.concatenate(kept, axis=1)
     table = pd.concat(summaries, ignore_index=True)
     labels = np.arange(n) if index is None else np.asarray(index)
-    if ordinal and kind == "mean":
+    if categories and kind == "mean":
         levels = list(model.design.response_levels)
         table.index = pd.MultiIndex.from_product([labels, levels], names=["row", "category"])
     else:
@@ -159,14 +159,14 @@ def log_likelihood(fit) -> np.ndarray:
     model, family = fit.model, fit.model.family
     rows = {part.dpar: training_rows(part) for part in model.design.parts}
     params = _Parameters(fit, None, np.random.default_rng(0), rows, "population")
-    ordinal = family.response == "ordinal"
     parts = []
     autocor = model.design.autocor
     whole = autocor is not None
-    for part in _chunks(rows["mu"].n_obs, params.n_draws, model.design, ordinal, whole):
+    n = rows["mu"].n_obs
+    for part in _chunks(n, params.n_draws, model.design, family.per_category, whole):
         eta = params.linear_predictor(rows, part)
         trials = None if rows["mu"].trials is None else rows["mu"].trials[part]
-        aux = params.aux(ordinal, rows, part)
+        aux = params.aux(rows, part)
         if autocor is not None:  # each row given the others of its level
             mu, structure = family.mean(eta, aux), params.structure(autocor)
             parts.append(autocor_loglik(autocor, model.design.y, mu, aux["sigma"], structure))
@@ -189,21 +189,20 @@ def heldout_log_likelihood(fit, newdata: pd.DataFrame, observed, random_seed=Non
         for part in model.design.parts
     }
     params = _Parameters(fit, None, np.random.default_rng(random_seed), rows, "sample")
-    ordinal = family.response == "ordinal"
     everything = slice(0, rows["mu"].n_obs)
     eta = params.linear_predictor(rows, everything)
     trials = rows["mu"].trials
-    aux = params.aux(ordinal, rows, everything)
+    aux = params.aux(rows, everything)
     return pointwise_loglik(family, observed, everything, eta, aux, trials)
 
 
-def _chunks(n: int, n_draws: int, design, ordinal: bool, whole: bool = False):
+def _chunks(n: int, n_draws: int, design, categories: bool, whole: bool = False):
     """Row slices holding at most about _CHUNK_VALUES draw x row (x category) values
     (one slice if ``whole``: correlated rows are taken together)."""
     if whole:
         yield slice(0, n)
         return
-    per_row = n_draws * (len(design.response_levels) if ordinal else 1)
+    per_row = n_draws * (len(design.response_levels) if categories else 1)
     chunk = max(1, _CHUNK_VALUES // max(per_row, 1))
     for start in range(0, n, chunk):
         yield slice(start, min(start + chunk, n))
@@ -305,9 +304,9 @@ class _Parameters:
         """Draws of the correlation structure's parameters (``ar``, ``ma``, ``cosy``)."""
         return {name: self.values(name) for name in autocor.term.parameters}
 
-    def aux(self, ordinal: bool, rows: dict[str, NewDesign], part: slice) -> dict:
+    def aux(self, rows: dict[str, NewDesign], part: slice) -> dict:
         """Family parameters shaped to broadcast against eta (S, m): (S, 1) draws, or
-        (S, m) per row for a dpar with a formula."""
+        (S, m) per row for a dpar with a formula; an ordinal model's ``thresholds``."""
         out = {}
         for name in self._aux_names:
             if name in self._parts:
@@ -315,6 +314,7 @@ class _Parameters:
                 out[name] = LINKS[link][1](self.linear_predictor(rows, part, name))
             elif name in self._posterior:
                 out[name] = self.values(name)[:, None]
-        if ordinal:
+        intercept = self._posterior.get("Intercept")
+        if intercept is not None and "threshold" in intercept.dims:
             out["thresholds"] = self.values("Intercept")[:, None, :]
         return out

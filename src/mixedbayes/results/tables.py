@@ -173,4 +173,8 @@ def response_note(model) -> list[tuple[str, str]]:
         return []
     if model.family.response == "binary":
         return [("Response", f"P({name} = {levels[1]!r}) against {levels[0]!r}")]
+    if model.family.response == "nominal":  # mu is the second category's predictor
+        dpars = ["mu", *model.family.aux]
+        named = ", ".join(f"{d} {level!r}" for d, level in zip(dpars, levels[1:], strict=True))
+        return [("Response", f"{name}: log-odds against {levels[0]!r} of {named}")]
     return [("Response", f"{name}: ordered categories {' < '.join(levels)}")]

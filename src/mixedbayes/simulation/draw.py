@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import make_design
-from ..design.make import as_frame, dpar_links
+from ..design.make import as_frame, dpar_links, with_default_dpars
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
 from ..families.base import LINKS
@@ -91,18 +91,22 @@ def simulate(
     **aux
         The family's other parameters: ``nu`` (student_t), ``shape`` (negative_binomial,
         gamma), ``phi`` (beta), ``thresholds`` (cumulative, with optional ``levels``, the
-        K category labels, default 1..K), ``trials`` (binomial: a number or array filling
-        the trials column when it is not in ``data``).
+        K category labels, default 1..K), ``levels`` (categorical: the K >= 2 category
+        labels, the first the reference; category k's predictor is mu for k = 2 and
+        ``mu<label>`` after, ``fixed={"Intercept": ..., "muC_Intercept": ...}``),
+        ``trials`` (binomial: a number or array filling the trials column when it is not
+        in ``data``).
 
     Returns
     -------
     pandas.DataFrame
         The rows with the response column named as in the formula (an ordered Categorical
-        for cumulative). ``attrs["formula"]`` is the formula and ``attrs["truth"]`` a dict
-        of the generating values: ``family``, ``link``, ``fixed`` (term -> value, with
-        thresholds as ``Intercept[a|b]``), ``sd`` (group -> term -> value), ``cor`` (group
-        -> term -> term -> value, for groups with several terms), ``sigma``/``nu``/``shape``
-        /``phi``/``thresholds`` as the family has them, and ``ranef`` (group -> term ->
+        for cumulative, a Categorical for categorical). ``attrs["formula"]`` is the
+        formula and ``attrs["truth"]`` a dict of the generating values: ``family``,
+        ``link``, ``fixed`` (term -> value, with thresholds as ``Intercept[a|b]``), ``sd``
+        (group -> term -> value), ``cor`` (group -> term -> term -> value, for groups with
+        several terms), ``sigma``/``nu``/``shape``/``phi``/``thresholds`` as the family
+        has them, and ``ranef`` (group -> term ->
         level -> drawn effect; ``pd.DataFrame(truth["ranef"]["g"])`` is levels x terms).
 
     Raises
@@ -135,6 +139,9 @@ def simulate(
             f"yet ({', '.join(special)}); simulate without them and add the term's part"
         )
     fam = get_family(family, link)
+    if fam.response == "nominal":  # categorical: the categories name its dpars
+        fam = fam.for_response(values.nominal_levels(aux))
+        parsed = with_default_dpars(parsed, fam)
     links = dpar_links(parsed, fam, None)  # the formulas' parameters, checked
     params = values.family_parameters(fam, sigma, aux, formulas=links)
     for name in (parsed.response, parsed.failures):
@@ -178,6 +185,7 @@ def simulate(
         params[name] = LINKS[links[name]][1](eta_part)
         truth.setdefault("links", {})[name] = links[name]
     levels = values.ordinal_levels(params, truth) if fam.response == "ordinal" else None
+    levels = list(fam.categories) if fam.response == "nominal" else levels
     y = fam.draw(rng, eta, params, trials)
     frame[parsed.response] = _response(y, fam, levels)
     if parsed.failures is not None and rows.NAME.match(parsed.failures):
@@ -258,8 +266,9 @@ def _fixed_part(design, fixed, ordinal: bool) -> tuple[np.ndarray, dict]:
 
 def _response(y: np.ndarray, family: Family, levels) -> np.ndarray | pd.Categorical:
     """Drawn values as a column: whole numbers as integers, ordinal as a Categorical."""
-    if family.response == "ordinal":
-        return pd.Categorical.from_codes(y.astype(np.int64), categories=levels, ordered=True)
+    if family.response in ("ordinal", "nominal"):
+        codes = y.astype(np.int64)
+        return pd.Categorical.from_codes(codes, levels, ordered=family.response == "ordinal")
     if family.response in ("binary", "binomial", "count") and np.isfinite(y).all():
         return y.astype(np.int64)
     return y

@@ -163,6 +163,18 @@ def correlation(block, value) -> np.ndarray:
     return R
 
 
+def nominal_levels(aux: dict) -> tuple[str, ...]:
+    """The categories of a categorical response, taken out of ``aux`` (``levels=``)."""
+    given = aux.pop("levels", None)
+    levels = [] if given is None or isinstance(given, str) else list(np.ravel(given))
+    if len(levels) < 2 or len(set(map(str, levels))) != len(levels):
+        raise FamilyError(
+            "family 'categorical' needs levels=, two or more distinct category labels "
+            f"(the first the reference), got {given!r}"
+        )
+    return tuple(map(str, levels))
+
+
 def ordinal_levels(params: dict, truth: dict) -> list:
     """Category labels of an ordinal response; adds thresholds to ``truth["fixed"]``."""
     thresholds = np.asarray(params["thresholds"], dtype=float)
