@@ -140,7 +140,7 @@ def _posterior(model, values):
         ("y | cens(c) ~ x", {"c": "maybe"}, mb.DataError, "'maybe' in row 0"),
         ("y | cens(c) ~ x", {"c": "interval"}, mb.DataError, "give the upper bounds"),
         ("y | trunc(lb = 5) ~ x", {}, mb.DataError, "outside trunc.*row 0"),
-        ("y | cens(c) ~ x", {"y": 1.0, "c": "none"}, mb.FamilyError, "continuous families"),
+        ("y | cens(c) ~ x", {"y": 1.0, "c": "none"}, mb.FamilyError, "continuous families and"),
     ],
 )
 def test_bad_addition_terms_are_named(data, formula, edit, error, message):
@@ -150,7 +150,7 @@ def test_bad_addition_terms_are_named(data, formula, edit, error, message):
             bad[column] = 1
         else:
             bad.loc[0, column] = value
-    family = "hurdle_poisson" if error is mb.FamilyError else "gaussian"
+    family = "bernoulli" if error is mb.FamilyError else "gaussian"
     with pytest.raises(error, match=message):
         mb.Model(formula, bad, family=family)
 
@@ -212,3 +212,129 @@ def test_truncated_counts_keep_their_bounds(counts, bounds, lower, upper):
     m = (values * pmf).sum(axis=0)
     var = (values**2 * pmf).sum(axis=0) - m**2
     assert abs((draws - m).sum()) < 4 * np.sqrt(len(draws) * var.sum())
+
+
+INFLATED = [
+    "zero_inflated_poisson",
+    "zero_inflated_negative_binomial",
+    "hurdle_poisson",
+    "hurdle_negative_binomial",
+]
+
+
+def inflated_scipy(family: str, model, v):
+    """(logpmf, logcdf, logsf) of brms's zero-inflated or hurdle count from SciPy's
+    count distribution and the mass p at zero (zi or hu)."""
+    mu = np.exp(mean(model, v))
+    if "negative_binomial" in family:
+        dist = stats.nbinom(v["shape"], v["shape"] / (v["shape"] + mu))
+    else:
+        dist = stats.poisson(mu)
+    zero = "hu" if family.startswith("hurdle") else "zi"
+    p = 1 / (1 + np.exp(-v[f"{zero}_Intercept"]))
+    if zero == "zi":
+        pmf = lambda y: np.where(y == 0, p + (1 - p) * dist.pmf(0), (1 - p) * dist.pmf(y))  # noqa: E731
+        sf = lambda y: (1 - p) * dist.sf(y)  # noqa: E731
+    else:
+        pmf = lambda y: np.where(y == 0, p, (1 - p) * dist.pmf(y) / dist.sf(0))  # noqa: E731
+        sf = lambda y: (1 - p) * dist.sf(y) / dist.sf(0)  # noqa: E731
+    return (lambda y: np.log(pmf(y))), (lambda y: np.log1p(-sf(y))), (lambda y: np.log(sf(y)))
+
+
+@pytest.mark.parametrize("family", INFLATED)
+def test_censored_inflated_counts_equal_scipy(counts, family):
+    """Zero-inflated and hurdle counts censored as brms does: the mass at zero belongs to
+    P(Y <= y) for every y >= 0, in the graph and in the NumPy log-likelihood."""
+    data = counts.assign(y=np.where(np.arange(len(counts)) % 4 == 0, 0, counts["y"]))
+    model = mb.Model("y | cens(c, y2) ~ x + (1 | g)", data, family=family)
+    start, v, _ = at_a_point(model, 5)
+    logpmf, logcdf, logsf = inflated_scipy(family, model, v)
+    y, y2, c = data["y"].to_numpy(), data["y2"].to_numpy(), data["c"].to_numpy()
+    interval = np.log(np.exp(logcdf(y2)) - np.exp(logcdf(y)))
+    expected = np.select(
+        [c == "none", c == "left", c == "right"], [logpmf(y), logcdf(y), logsf(y)], interval
+    )
+    # log F(y) near 0 is 1 - F(y) in float64: absolute agreement to 1e-12 there
+    np.testing.assert_allclose(potential_terms(model, start), expected, rtol=1e-7, atol=1e-12)
+    fit = mb.Fit(model, az.InferenceData(posterior=_posterior(model, v)))
+    np.testing.assert_allclose(log_likelihood(fit).ravel(), expected, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", ["zero_inflated_poisson", "hurdle_negative_binomial"])
+def test_truncated_inflated_counts_and_their_draws(counts, family):
+    """trunc(ub = 6): p(y) / P(Y <= 6), and response draws with the truncated mean."""
+    data = counts.assign(y=np.where(np.arange(len(counts)) % 4 == 0, 0, counts["y"]))
+    data = data[data["y"] <= 6]
+    model = mb.Model("y | trunc(ub = 6) ~ x + (1 | g)", data, family=family)
+    start, v, _ = at_a_point(model, 6)
+    logpmf, logcdf, _ = inflated_scipy(family, model, v)
+    expected = logpmf(data["y"].to_numpy()) - logcdf(6)
+    np.testing.assert_allclose(potential_terms(model, start), expected, rtol=1e-7)
+    fit = mb.Fit(model, az.InferenceData(posterior=_posterior(model, v)))
+    np.testing.assert_allclose(log_likelihood(fit).ravel(), expected, rtol=1e-8)
+    draws = np.concatenate(
+        [fit.predict(kind="response", draws=True, random_seed=seed) for seed in range(4)]
+    )
+    assert np.nanmin(draws) >= 0 and np.nanmax(draws) <= 6
+    values = np.arange(7)[:, None]
+    pmf = np.exp(logpmf(values) - logcdf(6))
+    m = (values * pmf).sum(axis=0)
+    var = (values**2 * pmf).sum(axis=0) - m**2
+    assert abs((draws - m).sum()) < 4 * np.sqrt(len(draws) * var.sum())
+
+
+def point_mass_scipy(family: str, model, v):
+    """(P(0), P(1), SciPy base distribution) of the point-mass families at a point."""
+    eta = mean(model, v)
+    if family == "hurdle_gamma":
+        mu = np.exp(eta)
+        base = stats.gamma(v["shape"], scale=mu / v["shape"])
+    elif family == "hurdle_lognormal":
+        base = stats.lognorm(v["sigma"], scale=np.exp(eta))
+    else:
+        mu = 1 / (1 + np.exp(-eta))
+        base = stats.beta(mu * v["phi"], (1 - mu) * v["phi"])
+    expit = lambda name: 1 / (1 + np.exp(-v[name]))  # noqa: E731
+    if family == "zero_one_inflated_beta":
+        zoi, coi = expit("zoi_Intercept"), expit("coi_Intercept")
+        return zoi * (1 - coi), zoi * coi, base
+    zero = "zi" if family == "zero_inflated_beta" else "hu"
+    return expit(f"{zero}_Intercept"), 0.0, base
+
+
+@pytest.mark.parametrize(
+    "family", ["hurdle_gamma", "hurdle_lognormal", "zero_inflated_beta", "zero_one_inflated_beta"]
+)
+def test_censored_point_mass_families_equal_scipy(family):
+    """A left-censored row (y at most the limit) holds the mass at zero: log(P(0) + (1 -
+    P(0) - P(1)) F(y)); right: the base's tail (and the mass at 1)."""
+    rng = np.random.default_rng(12)
+    n = 48
+    x = rng.normal(size=n)
+    g = rng.integers(0, 4, size=n)
+    unit = family.endswith("beta")
+    y = rng.uniform(0.05, 0.95, n) if unit else rng.gamma(2.0, 1.0, n)
+    y[::6] = y[1::6] = 0.0  # zeros uncensored, right, left and interval censored
+    if family == "zero_one_inflated_beta":
+        y[4::12] = y[5::12] = 1.0  # ones uncensored and left censored
+    codes = np.array(["none", "left", "right", "interval"])[np.arange(n) % 4]
+    upper = np.minimum(y + 0.3, 1.0) if unit else y + 0.3
+    data = pd.DataFrame({"y": y, "x": x, "g": g, "c": codes, "y2": upper})
+    model = mb.Model("y | cens(c, y2) ~ x + (1 | g)", data, family=family)
+    start, v, _ = at_a_point(model, 3)
+    at_zero, at_one, base = point_mass_scipy(family, model, v)
+    inside = 1 - at_zero - at_one
+
+    def cdf(t):
+        return at_zero * (t >= 0) + inside * base.cdf(t) + at_one * (t >= 1)
+
+    density = np.where(y == 0, at_zero, np.where(y == 1, at_one, inside * base.pdf(y)))
+    with np.errstate(divide="ignore"):
+        expected = np.select(
+            [codes == "none", codes == "left", codes == "right"],
+            [np.log(density), np.log(cdf(y)), np.log1p(-cdf(y))],
+            np.log(cdf(upper) - cdf(y)),
+        )
+    np.testing.assert_allclose(potential_terms(model, start), expected, rtol=1e-7, atol=1e-12)
+    fit = mb.Fit(model, az.InferenceData(posterior=_posterior(model, v)))
+    np.testing.assert_allclose(log_likelihood(fit).ravel(), expected, rtol=1e-7, atol=1e-12)

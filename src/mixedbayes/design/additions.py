@@ -62,9 +62,9 @@ def encode_additions(
     if formula.cens is not None or formula.trunc_lb is not None or formula.trunc_ub is not None:
         if not family.censorable:
             raise FamilyError(
-                "cens() and trunc() are implemented for the continuous families (gaussian, "
-                "student_t, skew_normal, gamma, beta, lognormal, exponential, weibull) and "
-                f"for poisson and negative_binomial, not yet for {family.name!r}"
+                "cens() and trunc() are implemented for the continuous families and the "
+                "counts (poisson, negative_binomial, their zero-inflated and hurdle "
+                f"forms), not yet for {family.name!r}"
             )
     if formula.cens is not None:
         censoring = _censoring(formula.cens, data)

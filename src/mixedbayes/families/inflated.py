@@ -33,6 +33,7 @@ class _Counts(Family):
     family has ``shape``; ``zero`` is the name of the zero probability (zi or hu)."""
 
     zero: str = "zi"
+    censorable = True
 
     def dpar_links(self, dpar):
         return PROBABILITY_LINKS if dpar == self.zero else ("log",)
@@ -40,6 +41,13 @@ class _Counts(Family):
     @property
     def predicted(self) -> tuple[str, ...]:
         return (self.zero,)
+
+    def _count(self, mu, aux):
+        """The count distribution, frozen SciPy (for CDFs and quantiles)."""
+        if "shape" in self.aux:
+            shape = aux["shape"]
+            return stats.nbinom(shape, shape / (shape + mu))
+        return stats.poisson(mu)
 
     def _count_logpmf(self, y, mu, aux):
         if "shape" in self.aux:
@@ -83,6 +91,25 @@ class ZeroInflated(_Counts):
         counts = self._count_draws(rng, mu, aux)
         return np.where(rng.random(np.shape(counts)) < aux["zi"], 0.0, counts)
 
+    def logcdf(self, y, eta, aux):
+        """log(zi + (1 - zi) F(y)) for y >= 0."""
+        zi, y = aux["zi"], np.asarray(y, dtype=float)
+        count = self._count(self.inverse_link(eta), aux).cdf(y)
+        with np.errstate(divide="ignore"):
+            return np.where(y < 0, -np.inf, np.log(zi + (1 - zi) * count))
+
+    def logsf(self, y, eta, aux):
+        """log((1 - zi) P(count > y)) for y >= 0."""
+        zi, y = aux["zi"], np.asarray(y, dtype=float)
+        count = self._count(self.inverse_link(eta), aux).logsf(y)
+        return np.where(y < 0, 0.0, np.log1p(-zi) + count)
+
+    def ppf(self, q, eta, aux):
+        """0 up to the mass at zero, else the count's quantile of (q - zi) / (1 - zi)."""
+        zi = aux["zi"]
+        inner = np.clip((q - zi) / (1 - zi), 0.0, 1.0)
+        return np.maximum(self._count(self.inverse_link(eta), aux).ppf(inner), 0.0)
+
     def distribution(self, eta, aux, design):
         kwargs = self._count_kwargs(eta, aux)
         distribution = (
@@ -117,6 +144,26 @@ class Hurdle(_Counts):
         counts = np.maximum(counts, 1.0)
         return np.where(rng.random(shape) < aux["hu"], 0.0, counts)
 
+    def logsf(self, y, eta, aux):
+        """log((1 - hu) P(count > y) / (1 - P(0))) for y >= 0."""
+        mu, hu, y = self.inverse_link(eta), aux["hu"], np.asarray(y, dtype=float)
+        count = self._count(mu, aux).logsf(np.maximum(y, 0.0))
+        above = np.log1p(-hu) + count - np.log(-np.expm1(self._log_p0(mu, aux)))
+        return np.where(y < 0, 0.0, above)
+
+    def logcdf(self, y, eta, aux):
+        with np.errstate(divide="ignore"):
+            below = np.log(-np.expm1(self.logsf(y, eta, aux)))
+        return np.where(np.asarray(y) < 0, -np.inf, below)
+
+    def ppf(self, q, eta, aux):
+        """0 up to ``hu``, else the zero-truncated count's quantile."""
+        mu, hu = self.inverse_link(eta), aux["hu"]
+        p0 = np.exp(self._log_p0(mu, aux))
+        inner = np.clip(p0 + (q - hu) / (1 - hu) * (1 - p0), 0.0, 1.0)
+        counts = np.maximum(self._count(mu, aux).ppf(inner), 1.0)
+        return np.where(q <= hu, 0.0, counts)
+
     def distribution(self, eta, aux, design):
         """The hurdle density written out: PyMC's hurdle distributions normalize the
         truncated count by its CDF (``betainc`` for the negative binomial), which JAX
@@ -125,11 +172,9 @@ class Hurdle(_Counts):
         args = (eta, aux["hu"]) if shape is None else (eta, aux["hu"], shape)
 
         def logp(value, eta, hu, *rest):
-            log_mu = eta if self.link == "log" else pt.log(self.tensor_inverse_link(eta))
-            mu = pt.exp(log_mu)
+            log_mu, log_p0 = self._tensor_log_p0(eta, rest)
             if rest:
                 (alpha,) = rest
-                log_p0 = alpha * (pt.log(alpha) - pt.logaddexp(pt.log(alpha), log_mu))
                 count = (
                     pt.gammaln(value + alpha)
                     - pt.gammaln(alpha)
@@ -138,12 +183,30 @@ class Hurdle(_Counts):
                     + value * (log_mu - pt.logaddexp(pt.log(alpha), log_mu))
                 )
             else:
-                log_p0 = -mu
-                count = value * log_mu - mu - pt.gammaln(value + 1)
+                count = value * log_mu - pt.exp(log_mu) - pt.gammaln(value + 1)
             positive = pt.log1p(-hu) + count - pt.log1mexp(log_p0)
             return pt.switch(pt.eq(value, 0), pt.log(hu), positive)
 
-        return pm.CustomDist.dist(*args, logp=logp)
+        def logcdf(value, eta, hu, *rest, **_):
+            """log(1 - P(Y > y)), P(Y > y) = (1 - hu) P(count > y) / (1 - P(0)), y >= 0
+            (CDFs are sampled with PyMC's own NUTS: JAX lacks their gradients)."""
+            log_mu, log_p0 = self._tensor_log_p0(eta, rest)
+            mu = pt.exp(log_mu)
+            count = pm.NegativeBinomial.dist(mu=mu, alpha=rest[0]) if rest else pm.Poisson.dist(mu)
+            safe = pt.maximum(value, 0)
+            above = pt.log1p(-hu) + pm.logccdf(count, safe) - pt.log1mexp(log_p0)
+            return pt.switch(pt.lt(value, 0), -np.inf, pt.log1mexp(pt.minimum(above, 0.0)))
+
+        return pm.CustomDist.dist(*args, logp=logp, logcdf=logcdf)
+
+    def _tensor_log_p0(self, eta, rest):
+        """(log mu, log P(count = 0)) on PyTensor variables; ``rest`` holds the
+        negative binomial's shape, if any."""
+        log_mu = eta if self.link == "log" else pt.log(self.tensor_inverse_link(eta))
+        if not rest:
+            return log_mu, -pt.exp(log_mu)
+        (alpha,) = rest
+        return log_mu, alpha * (pt.log(alpha) - pt.logaddexp(pt.log(alpha), log_mu))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class PointMasses(Family):
     base: Family = field(default=None, repr=False)
     zero: str = "hu"
     one: str | None = None
+    censorable = True
 
     @property
     def predicted(self) -> tuple[str, ...]:
@@ -70,6 +71,35 @@ class PointMasses(Family):
                 logp = np.where(y == 1, np.log(at_one) + 0 * logp, logp)
         return logp
 
+    def logcdf(self, y, eta, aux):
+        """log(P(0) [y >= 0] + P(inside) F(y) + P(1) [y >= 1]), F the base's CDF."""
+        at_zero, at_one, inside = self._masses(aux)
+        y = np.asarray(y, dtype=float)
+        total = at_zero * (y >= 0) + inside * self._base(y, eta, aux, False) + at_one * (y >= 1)
+        with np.errstate(divide="ignore"):
+            return np.log(total)
+
+    def logsf(self, y, eta, aux):
+        """log(P(0) [y < 0] + P(inside) (1 - F(y)) + P(1) [y < 1])."""
+        at_zero, at_one, inside = self._masses(aux)
+        y = np.asarray(y, dtype=float)
+        total = at_zero * (y < 0) + inside * self._base(y, eta, aux, True) + at_one * (y < 1)
+        with np.errstate(divide="ignore"):
+            return np.log(total)
+
+    def _base(self, y, eta, aux, upper: bool):
+        """The base's CDF (``upper``: survival function) at y, 0 or 1 outside its support."""
+        low, high = self._support
+        tail = self.base.logsf if upper else self.base.logcdf
+        value = np.exp(tail(np.clip(y, low, high), eta, aux))
+        below, above = (1.0, 0.0) if upper else (0.0, 1.0)
+        return np.where(y <= low, below, np.where(y >= high, above, value))
+
+    @property
+    def _support(self) -> tuple[float, float]:
+        """Values just inside the base's support, where its CDF is 0 and 1 beyond."""
+        return (1e-300, 1.0 - 1e-16) if self.base.response == "unit" else (1e-300, np.inf)
+
     def draw(self, rng, eta, aux, trials=None):
         at_zero, at_one, _ = self._masses(aux)
         values = self.base.draw(rng, eta, aux)
@@ -95,5 +125,18 @@ class PointMasses(Family):
             logp = pt.switch(pt.eq(value, 0), pt.log(p) + pt.log1p(-coi), logp)
             return pt.switch(pt.eq(value, 1), pt.log(p) + pt.log(coi), logp)
 
+        def logcdf(value, eta, *rest, **_):
+            """As :meth:`logcdf`; the base's CDF at a value inside its support (a NaN
+            gradient otherwise), 0 below it and 1 above."""
+            values = dict(zip(names + masses, rest, strict=True))
+            low, high = self._support
+            safe = pt.clip(value, low, min(high, 1e300))
+            inner = pt.exp(pm.logcdf(base.distribution(eta, values, design), safe))
+            inner = pt.switch(pt.le(value, low), 0.0, pt.switch(pt.ge(value, high), 1.0, inner))
+            p = values[self.zero]
+            at_one = p * values[self.one] if self.one else 0.0
+            total = (p - at_one) * pt.ge(value, 0) + (1 - p) * inner + at_one * pt.ge(value, 1)
+            return pt.log(total)
+
         args = [aux[n] for n in names + masses]
-        return pm.CustomDist.dist(eta, *args, logp=logp)
+        return pm.CustomDist.dist(eta, *args, logp=logp, logcdf=logcdf)
