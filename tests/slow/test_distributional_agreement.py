@@ -105,3 +105,29 @@ def test_random_effects_in_sigma_recover_the_simulation_truth():
     drawn = data.groupby("group")["v_true"].first()
     drawn.index = drawn.index.astype(str)
     assert np.corrcoef(effects.loc[drawn.index], drawn)[0, 1] > 0.5
+
+
+def test_an_id_recovers_the_correlation_of_mean_and_sigma_effects():
+    """``(1 |p| g)`` in the formulas of mu and sigma: data simulated with numpy, 60 groups
+    of 10, sd(u) = 0.5, sd(v) = 0.4, cor(u, v) = 0.7. Rule (fixed before the run): the
+    realized sds and correlation of the drawn effects inside their 95% intervals, and the
+    correlation's interval above 0."""
+    rng = np.random.default_rng(21)
+    groups, per_group = 60, 10
+    g = np.repeat(np.arange(groups), per_group)
+    x = rng.normal(size=g.size)
+    covariance = [[0.25, 0.7 * 0.5 * 0.4], [0.7 * 0.5 * 0.4, 0.16]]
+    u = rng.multivariate_normal([0.0, 0.0], covariance, groups)
+    y = 1 + 0.5 * x + u[g, 0] + rng.normal(size=g.size) * np.exp(-0.5 + u[g, 1])
+    data = pd.DataFrame({"y": y, "x": x, "g": g})
+    formula = mb.bf("y ~ x + (1 |p| g)", sigma="~ (1 |p| g)")
+    fit = mb.Model(formula, data).fit(
+        draws=500, tune=500, chains=2, random_seed=4, progressbar=False
+    )
+    sds = fit.varcorr().set_index("dpar")
+    for dpar, column in (("mu", 0), ("sigma", 1)):
+        realized = u[:, column].std(ddof=1)
+        assert sds.loc[dpar, "sd_lower"] <= realized <= sds.loc[dpar, "sd_upper"], dpar
+    (cor,) = fit.cor().query("dpar == 'mu, sigma'").itertuples()
+    realized = np.corrcoef(u.T)[0, 1]
+    assert cor.lower <= realized <= cor.upper and cor.lower > 0, (cor.estimate, realized)

@@ -6,6 +6,7 @@ representation of the process, dense multivariate normal densities and condition
 (scipy), and dense Gaussian conditioning for the integrated effects.
 """
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,7 +60,7 @@ def test_parsing_reads_brms_arguments():
         ("y ~ ar(t, g, lag = 1)", "unknown argument 'lag'"),
         ("y ~ ar(t + 1, g)", "column names or numbers"),
         ("y ~ ar(t, g) + cosy(t, g)", "at most one correlation structure"),
-        ("y ~ unstr(t, g)", "not supported yet"),
+        ("y ~ unstr(gr = g)", r"unstr\(\) needs both time and gr"),
         ("y ~ ar(t, g, 1, 2)", "takes time, gr, p"),
     ],
 )
@@ -325,3 +326,86 @@ def test_a_sigma_formula_scales_each_rows_residual(data, kind):
     R = _dense_covariance(data, kind, {kind: float(values[kind])}, 1.0)
     expected = stats.multivariate_normal(mu, R * np.outer(sd, sd)).logpdf(data["y"])
     np.testing.assert_allclose(values["autocor_loglik"], expected, rtol=1e-10)
+
+
+def _unstr_covariance(data, C, sigma):
+    """sigma^2 C[t_i, t_j] within levels of g: the rows' time points index C."""
+    t, g = data["t"].to_numpy(), data["g"].to_numpy()
+    return sigma**2 * C[t[:, None], t[None, :]] * (g[:, None] == g[None, :])
+
+
+@pytest.mark.parametrize("integrated", [False, True])
+def test_unstr_log_density_matches_the_dense_multivariate_normal(data, integrated):
+    """Six time points, level b without t = 2, level c with t = 2 alone: each pair of rows
+    has the correlation of its two time points."""
+    formula = "y ~ x + (0 + x | g) + unstr(time = t, gr = g)"
+    model = mb.Model(formula, data)
+    assert model.design.autocor.time_points == ("0", "1", "2", "3", "4", "5")
+    m = model.marginal_model("g") if integrated else model.pymc_model
+    point = jittered_point(m, seed=3)
+    names = ["autocor_loglik", "Intercept", "b", "sigma", "sd_g", "cortime"]
+    values = values_at(m, names + ([] if integrated else ["r_g"]), point)
+    C = values["cortime"]
+    assert np.all(np.linalg.eigvalsh(C) > 0) and np.allclose(np.diag(C), 1.0)
+    x = data["x"].to_numpy()
+    mu = values["Intercept"] + values["b"][0] * x
+    V = _unstr_covariance(data, C, values["sigma"])
+    same = data["g"].to_numpy()[:, None] == data["g"].to_numpy()[None, :]
+    if integrated:
+        V = V + values["sd_g"][0] ** 2 * np.outer(x, x) * same
+    else:
+        mu = mu + values["r_g"][pd.Categorical(data["g"]).codes, 0] * x
+    expected = stats.multivariate_normal(mu, V).logpdf(data["y"])
+    np.testing.assert_allclose(values["autocor_loglik"], expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("eta", [1.0, 3.0])
+def test_unstr_correlations_have_the_lkj_prior(data, eta):
+    """Under LKJ(eta) on K x K matrices each correlation is 2 Beta(b, b) - 1 with
+    b = eta - 1 + K / 2 (Lewandowski et al. 2009): a KS test on prior draws."""
+    import pymc as pm
+
+    model = mb.Model(
+        "y ~ x + unstr(time = t, gr = g)", data, priors={"cortime": mb.Prior("LKJ", eta=eta)}
+    )
+    m = model.pymc_model
+    draws = pm.draw(m["cortime"], draws=4000, random_seed=2)
+    K = draws.shape[-1]
+    assert np.all(np.linalg.eigvalsh(draws) > 0)
+    b = eta - 1 + K / 2
+    for i, j in [(0, 1), (2, 5), (1, 4)]:
+        p = stats.kstest((draws[:, i, j] + 1) / 2, stats.beta(b, b).cdf).pvalue
+        assert p > 0.001, (i, j, p)
+
+
+def test_unstr_jax_log_density_and_gradient_match_pytensor(data):
+    jax = pytest.importorskip("jax")
+    from pymc.sampling.jax import get_jaxified_logp
+
+    jax.config.update("jax_enable_x64", True)
+    m = mb.Model("y ~ x + (0 + x | g) + unstr(t, g)", data).marginal_model("g")
+    point = jittered_point(m, seed=4)
+    value, grads = jax.jit(jax.value_and_grad(get_jaxified_logp(m)))(
+        [jax.numpy.asarray(point[v.name]) for v in m.value_vars]
+    )
+    np.testing.assert_allclose(float(value), m.compile_logp()(point), rtol=1e-9)
+    flat = np.concatenate([np.ravel(g) for g in grads])
+    np.testing.assert_allclose(flat, m.compile_dlogp()(point), rtol=1e-7, atol=1e-9)
+
+
+def test_unstr_results_name_time_pairs_and_check_new_times(data):
+    model = mb.Model("y ~ x + unstr(time = t, gr = g)", data)
+    C = np.full((6, 6), 0.3) + 0.7 * np.eye(6)
+    params = {"Intercept": 1.0, "b": [0.5], "sigma": 1.0, "cortime": C}
+    dims = {"b": ["fixed_term"], "cortime": ["time_point", "time_point_"]}
+    points = list(model.design.autocor.time_points)
+    coords = {"fixed_term": ["x"], "time_point": points, "time_point_": points}
+    fit = mb.Fit(model, az.InferenceData(posterior=repeated_posterior(params, dims, coords, 3)))
+    table = fit.autocor().set_index("term")
+    assert len(table) == 15 and table.loc["cortime[1,4]", "estimate"] == pytest.approx(0.3)
+    new = pd.DataFrame({"x": [0.0, 0.0], "t": [1, 4], "g": ["n", "n"]})
+    assert fit.predict(new, kind="response", draws=True, random_seed=1).shape == (3, 2)
+    with pytest.raises(mb.DataError, match="t = '7' in row 1 is not one of the fitted"):
+        fit.predict(new.assign(t=[1, 7]), kind="response")
+    with pytest.warns(UserWarning, match="with a random intercept of 'g' is not identified"):
+        mb.Model("y ~ x + (1 | g) + unstr(t, g)", data)

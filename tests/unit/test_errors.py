@@ -97,7 +97,7 @@ FORMULA_SYNTAX = [
     ("score ~ .", ["'.' (all other columns) is not supported"]),
     # bar terms
     ("score ~ occasion + (1 ||| student)", ["(1 ||| student)", "more than one '|'"]),
-    ("score ~ occasion + (1 | student | school)", ["more than one '|'"]),
+    ("score ~ occasion + (1 | 2 | school)", ["takes an ID", "(1 |p| g)", "got '2'"]),
     ("score ~ occasion + ( | student)", ["( | student)", "nothing left of the bar"]),
     ("score ~ occasion + (1 | )", ["(1 | )", "names no grouping factor"]),
     ("score ~ occasion + (1 || )", ["(1 || )", "names no grouping factor"]),
@@ -379,7 +379,10 @@ CLASSES = "['Intercept', 'b', 'cor', 'sd', 'sigma']"
         ({"sd": NORMAL}, ["prior for 'sd'", "allows negative values", "HalfNormal"]),
         ({"sigma": mb.Prior("StudentT", nu=3, mu=0, sigma=1)}, ["'sigma'", "negative values"]),
         ({"sd": mb.Prior("Uniform", lower=-1, upper=1)}, ["'sd'", "negative values"]),
-        ({"b": mb.Prior("LKJ", eta=1)}, ["prior for 'b'", "LKJ prior only applies to class 'cor'"]),
+        (
+            {"b": mb.Prior("LKJ", eta=1)},
+            ["prior for 'b'", "LKJ prior only applies to the classes 'cor'"],
+        ),
         ({"cor": HN}, ["prior for 'cor'", "Prior('LKJ', eta=...)"]),
     ],
 )

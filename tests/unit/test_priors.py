@@ -75,7 +75,7 @@ def test_cor_and_sigma_overrides(design):
         ({("b", "w"): Prior("Normal")}, "no coefficient 'w'; candidates are \\['x', 'z'\\]"),
         ({"b": "normal(0, 1)"}, "must be a mb.Prior"),
         ({"sd": Prior("Normal", sigma=1)}, "allows negative values"),
-        ({"b": Prior("LKJ", eta=2)}, "only applies to class 'cor'"),
+        ({"b": Prior("LKJ", eta=2)}, "only applies to the classes 'cor'"),
         ({"cor": Prior("HalfNormal")}, "must be Prior\\('LKJ'"),
         ({("sigma", "g"): Prior("HalfNormal")}, "cannot be narrowed"),
     ],

@@ -8,6 +8,11 @@ so a missing occasion is a gap (lag 2 between occasions 1 and 3), never two adja
 rows; brms's ``ar()`` instead treats consecutive rows as adjacent. ARMA-type structures
 therefore need whole-number times; compound symmetry takes any. Without ``time`` the
 data's row order within a level gives times 0, 1, 2, ...
+
+``unstr(time, gr)`` has one correlation per pair of time points: the distinct values of
+``time`` (a pandas Categorical's order, else sorted) are its points, a level may miss some,
+and ``lags`` then holds each pair's position ``k_i K + k_j`` in the flattened K x K
+correlation matrix instead of a distance.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..formula.special import AutocorTerm
-from .columns import combine_factors
+from .columns import combine_factors, label
 
 MAX_ROWS = 400  # rows per level: each level's covariance is factorized densely
 
@@ -36,7 +41,10 @@ class AutocorDesign:
     rows : ndarray of int, shape (levels, T)
         Each level's rows in time order, padded with -1 to the longest level's T rows.
     lags : ndarray of int, shape (levels, T, T)
-        ``|t_i - t_j|`` between the level's rows (0 where either is padding).
+        ``|t_i - t_j|`` between the level's rows (0 where either is padding); for
+        ``unstr``, the pair's index into the flattened matrix of ``time_points``.
+    time_points : tuple of str
+        ``unstr``: the time points in order (empty for the other structures).
     """
 
     term: AutocorTerm
@@ -45,6 +53,7 @@ class AutocorDesign:
     times: np.ndarray
     rows: np.ndarray
     lags: np.ndarray
+    time_points: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -61,8 +70,11 @@ class AutocorDesign:
         return np.where(self.mask, out, fill)
 
 
-def encode_autocor(term: AutocorTerm | None, data: pd.DataFrame) -> AutocorDesign | None:
-    """The AutocorDesign of ``term`` for the rows of ``data`` (None without a term)."""
+def encode_autocor(
+    term: AutocorTerm | None, data: pd.DataFrame, time_points: tuple[str, ...] = ()
+) -> AutocorDesign | None:
+    """The AutocorDesign of ``term`` for the rows of ``data`` (None without a term);
+    ``time_points``: a fitted ``unstr``'s, for new rows."""
     if term is None:
         return None
     n = len(data)
@@ -70,12 +82,41 @@ def encode_autocor(term: AutocorTerm | None, data: pd.DataFrame) -> AutocorDesig
         index, levels = np.zeros(n, dtype=np.int64), ["all"]
     else:
         index, levels = combine_factors(data, (term.gr,))
-    if term.time is None:
+    points = ()
+    if term.kind == "unstr":
+        times, points = _time_points(data[term.time], term, time_points)
+    elif term.time is None:
         times = pd.Series(np.zeros(n)).groupby(index).cumcount().to_numpy(dtype=float)
     else:
         times = _times(data[term.time], term)
     rows, lags = _layout(index, len(levels), times, term, levels)
-    return AutocorDesign(term, index.astype(np.int64), tuple(levels), times, rows, lags)
+    if term.kind == "unstr":  # each pair's entry of the K x K matrix
+        t = np.where(rows >= 0, times[np.maximum(rows, 0)], 0.0).astype(np.int64)
+        lags = t[:, :, None] * len(points) + t[:, None, :]
+    index = index.astype(np.int64)
+    return AutocorDesign(term, index, tuple(levels), times, rows, lags, tuple(points))
+
+
+def _time_points(column: pd.Series, term: AutocorTerm, fitted: tuple[str, ...]):
+    """Each row's time point (a code 0..K-1) and the points' labels in order: the data's
+    own, or ``fitted`` ones (new rows at another time point are an error)."""
+    labels = column.map(label).astype(str)
+    if fitted:
+        unknown = np.flatnonzero(~labels.isin(fitted))
+        if unknown.size:
+            i = int(unknown[0])
+            raise DataError(
+                f"{term.text}: {term.time} = {labels.iloc[i]!r} in row {i} is not one of the "
+                f"fitted time points {list(fitted)}"
+            )
+        return pd.Categorical(labels, categories=list(fitted)).codes.astype(float), fitted
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        present = set(column.dropna())
+        points = [c for c in column.cat.categories if c in present]
+    else:
+        points = sorted(column.unique())
+    codes = pd.Categorical(column, categories=points).codes.astype(float)
+    return codes, tuple(label(p) for p in points)
 
 
 def _times(column: pd.Series, term: AutocorTerm) -> np.ndarray:

@@ -48,6 +48,8 @@ class RandomBlock:
     by_level : tuple or None
         ``(column, level)`` for one level's smooth of ``s(x, by = f)``: ``Z`` is zero on
         the other levels' rows.
+    coef_ids : tuple of str or None
+        Each coefficient's brms ID (``(1 |p| g)``), None without one.
     """
 
     group: str
@@ -62,6 +64,7 @@ class RandomBlock:
     smooth: SmoothTerm | GPTerm | T2Term | None = None
     frequencies: np.ndarray | None = field(repr=False, default=None)
     by_level: tuple[str, str] | None = None
+    coef_ids: tuple[str | None, ...] = ()
 
     @property
     def label(self) -> str:
@@ -179,6 +182,19 @@ class Design:
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(block.group for block in self.blocks)
+
+    @property
+    def joint_blocks(self) -> dict[str, tuple[RandomBlock, ...]]:
+        """brms IDs shared by the blocks of several distributional parameters (``(1 |p| g)``
+        in mu's formula and sigma's): ID -> those blocks, mu's first. Their effects are
+        correlated across the blocks (checked in :func:`mixedbayes.design.make_design`:
+        one factor per ID, every coefficient of such a block with it)."""
+        found: dict[str, list[RandomBlock]] = {}
+        for part in self.parts:
+            for block in part.blocks:
+                for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
+                    found.setdefault(name, []).append(block)
+        return {name: tuple(blocks) for name, blocks in found.items() if len(blocks) > 1}
 
     @property
     def factor_blocks(self) -> tuple[RandomBlock, ...]:

@@ -6,20 +6,19 @@ import dataclasses
 import warnings
 from collections.abc import Mapping
 
-import formulaic
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError, FamilyError, FormulaError
 from ..families import Family, get_family
-from ..formula import Formula, GroupTerm
+from ..formula import Formula
 from ..formula.distributional import parse_model_formula
-from ..formula.special import GPTerm
 from .additions import encode_additions
 from .autocor import encode_autocor
 from .blocks import Design, RandomBlock
-from .columns import combine_factors, drop_missing, required_columns
-from .hsgp import HSGPDomain
+from .columns import drop_missing, required_columns
+from .matrices import evaluate, model_matrix, offset
+from .random import check_ids, random_blocks
 from .response import encode_response
 from .smooth_transforms import smooth_labels, with_transforms
 
@@ -67,14 +66,15 @@ def make_design(
     family = family.for_response(response.levels)
     formula = with_default_dpars(formula, family)
     additions = encode_additions(formula, clean, family, response.y, evaluated)
-    X, fixed_terms, fixed_spec = _matrix(formula.fixed, clean, context, "fixed part")
+    X, fixed_terms, fixed_spec = model_matrix(formula.fixed, clean, context, "fixed part")
     fixed_terms = smooth_labels(fixed_terms, smooths(formula))
     _check_rank(X, fixed_terms)
     _check_group_names(formula)
-    blocks = tuple(b for term in formula.groups for b in _blocks(term, clean, context))
+    blocks = tuple(b for term in formula.groups for b in random_blocks(term, clean, context))
     _check_support(blocks, len(clean))
     links = dpar_links(formula, family, links)
     dpars = tuple(_part(part, clean, context, response, links) for part in formula.dpars)
+    check_ids([*blocks, *(b for part in dpars for b in part.blocks)], data.columns)
     return Design(
         formula=formula,
         y=response.y,
@@ -88,12 +88,13 @@ def make_design(
         response_levels=response.levels,
         additions=additions,
         dpars=dpars,
-        autocor=_autocor(formula, clean, family, additions),
+        autocor=_autocor(formula, clean, family, additions, blocks),
     )
 
 
-def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions):
-    """The correlation structure for the rows of ``data``, if the family takes one."""
+def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions, blocks):
+    """The correlation structure for the rows of ``data``, if the family takes one; a
+    warning where a random intercept of ``gr`` makes it unidentified."""
     term = formula.autocor
     if term is not None and not family.correlated_residuals:
         raise FamilyError(
@@ -103,6 +104,16 @@ def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions):
         )
     if term is not None and additions.any:
         raise FormulaError(f"{term.text} cannot be combined with weights, cens() or trunc()")
+    if term is not None and term.kind in ("cosy", "unstr"):
+        for block in blocks:
+            if block.factors == (term.gr,) and "Intercept" in block.coefs:
+                warnings.warn(
+                    f"{term.text} with a random intercept of {term.gr!r} is not identified: "
+                    "the intercept's variance adds a constant to every residual covariance "
+                    f"of a level, which {term.kind}() already has; drop (1 | {term.gr})",
+                    UserWarning,
+                    stacklevel=4,
+                )
     return encode_autocor(term, data)
 
 
@@ -143,10 +154,10 @@ def dpar_links(formula: Formula, family: Family, links: Mapping | None) -> dict[
 def _part(part: Formula, data, context, response, links) -> Design:
     """The design of one distributional parameter's formula (same rows as mu's)."""
     what = f"{part.dpar} formula"
-    X, terms, spec = _matrix(part.fixed, data, context, f"{what} {part.text!r}")
+    X, terms, spec = model_matrix(part.fixed, data, context, f"{what} {part.text!r}")
     terms = smooth_labels(terms, smooths(part))
     _check_rank(X, terms)
-    blocks = tuple(b for term in part.groups for b in _blocks(term, data, context, part.dpar))
+    blocks = tuple(b for term in part.groups for b in random_blocks(term, data, context, part.dpar))
     return Design(
         formula=part,
         y=response.y,
@@ -198,43 +209,6 @@ def check_data(data, what: str) -> None:
         raise DataError(f"{what} must be a pandas DataFrame, got {kind}{hint}")
     if len(data) == 0:
         raise DataError(f"{what} has no rows (columns: {', '.join(map(str, data.columns[:20]))})")
-
-
-def evaluate(expr: str, data: pd.DataFrame, context: Mapping, what: str) -> np.ndarray:
-    """One numeric column from an expression such as ``np.log(x)`` or ``n - y``."""
-    matrix, names, _ = _matrix(f"0 + I({expr})", data, context, what)
-    if len(names) != 1:
-        raise DataError(f"{what} {expr!r} must give one numeric column, got {names}")
-    return matrix[:, 0]
-
-
-def offset(formula: Formula, data: pd.DataFrame, context: Mapping) -> np.ndarray | None:
-    """The sum of the formula's ``offset(...)`` terms, or None without offsets."""
-    if not formula.offsets:
-        return None
-    return sum(evaluate(expr, data, context, "offset") for expr in formula.offsets)
-
-
-def _matrix(expr: str, data: pd.DataFrame, context: Mapping, what: str):
-    """formulaic model matrix of a right-hand side, as (float array, names, spec)."""
-    try:
-        matrix = formulaic.model_matrix(expr, data, context=context, na_action="raise")
-    except Exception as error:  # formulaic raises many types; re-raise with our context
-        raise FormulaError(f"cannot encode {what} {expr!r}: {error}") from error
-    names = tuple(str(name) for name in matrix.columns)
-    values = np.asarray(matrix, dtype=float)
-    _check_finite(values, names, what)
-    return values, names, matrix.model_spec
-
-
-def _check_finite(values: np.ndarray, names, what: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        column = int(np.argmax(bad.any(axis=0)))
-        raise DataError(
-            f"{what} column {names[column]!r} has {int(bad[:, column].sum())} infinite or "
-            "undefined values (e.g. log of zero)"
-        )
 
 
 def _check_rank(X: np.ndarray, names: tuple[str, ...]) -> None:
@@ -289,81 +263,3 @@ def _check_support(blocks: tuple[RandomBlock, ...], n: int) -> None:
             UserWarning,
             stacklevel=4,
         )
-
-
-def _blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu"):
-    """The block of a bar term; for ``s(x, by = f)`` one block per level of ``f``, each
-    the smooth's columns on that level's rows (zero elsewhere)."""
-    block = _block(term, data, context, dpar)
-    by = term.smooth.by if term.smooth is not None else None
-    if by is None:
-        return (block,)
-    if pd.api.types.is_numeric_dtype(data[by]) and not isinstance(
-        data[by].dtype, pd.CategoricalDtype
-    ):
-        raise FormulaError(
-            f"{term.smooth.text}: by = {by} is numeric; mixedbayes fits factor by (one smooth "
-            f"per level), not varying coefficients: convert {by!r} to text or a pandas "
-            "Categorical for one smooth per level"
-        )
-    codes, levels = combine_factors(data, (by,))
-    return tuple(
-        dataclasses.replace(
-            block,
-            group=f"{block.group}[{level}]",
-            Z=block.Z * (codes == i)[:, None],
-            by_level=(by, level),
-        )
-        for i, level in enumerate(levels)
-    )
-
-
-def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "mu") -> RandomBlock:
-    index, levels = combine_factors(data, term.factors)
-    matrices, coefs, corr_groups, specs = [], [], [], []
-    smooths_of = [term.smooth] if term.smooth is not None else []
-    for part in term.parts:
-        Z, names, spec = _matrix(
-            part.expr, data, context, f"random term ({part.expr} | {term.group})"
-        )
-        start = len(coefs)
-        positions = tuple(range(start, start + len(names)))
-        corr_groups += [positions] if part.correlated else [(p,) for p in positions]
-        matrices.append(Z)
-        coefs += smooth_labels(names, smooths_of)
-        specs.append(spec)
-    duplicates = sorted({c for c in coefs if coefs.count(c) > 1})
-    if duplicates:
-        raise FormulaError(
-            f"grouping factor {term.group!r} has {duplicates} in more than one bar term; "
-            "write each coefficient once, e.g. (1 + x | g) rather than (1 | g) + (1 + x | g)"
-        )
-    if len(levels) == 1 and term.smooth is None:
-        warnings.warn(
-            f"grouping factor {term.group!r} has a single level; its variance is identified "
-            "only by its prior",
-            UserWarning,
-            stacklevel=4,
-        )
-    return RandomBlock(
-        group=term.group if dpar == "mu" else f"{dpar}_{term.group}",
-        factors=term.factors,
-        levels=tuple(levels),
-        index=index.astype(np.int32),
-        Z=np.concatenate(matrices, axis=1),
-        coefs=tuple(coefs),
-        corr_groups=tuple(corr_groups),
-        part_specs=tuple(specs),
-        dpar=dpar,
-        smooth=term.smooth,
-        frequencies=_frequencies(term, data, context),
-    )
-
-
-def _frequencies(term: GroupTerm, data: pd.DataFrame, context: Mapping):
-    """A ``gp(x)`` term's basis frequencies on the training domain (None otherwise)."""
-    gp = term.smooth
-    if not isinstance(gp, GPTerm):
-        return None
-    x = evaluate(gp.x, data, context, f"covariate of {gp.text}")
-    return HSGPDomain.of(x, gp.c).frequencies(gp.k)

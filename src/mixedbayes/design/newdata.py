@@ -22,7 +22,8 @@ import pandas as pd
 from ..errors import DataError
 from .blocks import Design
 from .columns import level_labels, variables
-from .make import as_frame, check_data, evaluate, offset
+from .make import as_frame, check_data
+from .matrices import evaluate, offset
 from .smooth_transforms import with_transforms
 
 _UNSEEN = re.compile(r"categories outside of the nominated levels.*?: (\{.*?\})", re.DOTALL)

@@ -208,8 +208,17 @@ def _expand_bar_term(inner: str, chunk: str, text: str, start: int) -> list[Grou
     """The GroupTerms of one bar term ``chunk`` (which begins at ``text[start]``)."""
     bars = top_level_positions(inner, "|")
     double = len(bars) == 2 and bars[1] == bars[0] + 1
-    if len(bars) > 1 and not double:
-        raise FormulaError(f"random-effect term {chunk!r} has more than one '|'")
+    term_id = inner[bars[0] + 1 : bars[-1]].strip() if len(bars) == 2 and not double else None
+    if term_id is not None and not term_id.isidentifier():
+        raise FormulaError(
+            f"random-effect term {chunk!r}: between two '|' brms's syntax takes an ID "
+            f"(a name such as p, as in (1 |p| g)), got {term_id!r}"
+        )
+    if len(bars) > 2:
+        raise FormulaError(
+            f"random-effect term {chunk!r} has more than one '|' (two only in brms's ID "
+            "form, (1 |p| g))"
+        )
     lhs, group = inner[: bars[0]].strip(), inner[bars[-1] + 1 :].strip()
     if not lhs:
         raise FormulaError(f"random-effect term {chunk!r} has nothing left of the bar")
@@ -219,7 +228,7 @@ def _expand_bar_term(inner: str, chunk: str, text: str, start: int) -> list[Grou
         raise FormulaError(f"random-effect term {chunk!r} has no effects (only '{lhs}')")
     lhs_start = start + 1 + len(inner) - len(inner.lstrip())
     _check_syntax(lhs, text, lhs_start, f"random-effect term {chunk!r}:")
-    part = RandomPart(expr=lhs, correlated=not double)
+    part = RandomPart(expr=lhs, correlated=not double, id=term_id)
     return [
         GroupTerm(group=":".join(factors), factors=factors, parts=(part,))
         for factors in _nesting_levels(group, chunk)

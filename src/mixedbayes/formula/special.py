@@ -1,5 +1,5 @@
 """Special terms of a formula's right-hand side, in brms's syntax: residual correlation
-structures (``ar()``, ``ma()``, ``arma()``, ``cosy()``).
+structures (``ar()``, ``ma()``, ``arma()``, ``cosy()``, ``unstr()``).
 
 A term is read as a Python call (``ast``): arguments are column names or numbers, by
 position or by keyword, never evaluated.
@@ -18,6 +18,7 @@ AUTOCOR = {
     "ma": ("time", "gr", "q"),
     "arma": ("time", "gr", "p", "q"),
     "cosy": ("time", "gr"),
+    "unstr": ("time", "gr"),
 }
 
 
@@ -28,7 +29,8 @@ class AutocorTerm:
     Attributes
     ----------
     kind : str
-        ``"ar"``, ``"ma"``, ``"arma"`` or ``"cosy"`` (compound symmetry).
+        ``"ar"``, ``"ma"``, ``"arma"``, ``"cosy"`` (compound symmetry) or ``"unstr"``
+        (unstructured: a correlation per pair of time points).
     time : str or None
         The column holding each row's time; None keeps the data's row order (time 1, 2, ...
         within each level), as brms does.
@@ -50,8 +52,9 @@ class AutocorTerm:
     @property
     def parameters(self) -> tuple[str, ...]:
         """The structure's parameters, which are also their prior classes: ``ar``,
-        ``ma``, ``cosy``."""
-        return ("ar",) * self.p + ("ma",) * self.q + ("cosy",) * (self.kind == "cosy")
+        ``ma``, ``cosy``, ``cortime`` (brms's, the correlation matrix of ``unstr``)."""
+        others = {"cosy": ("cosy",), "unstr": ("cortime",)}.get(self.kind, ())
+        return ("ar",) * self.p + ("ma",) * self.q + others
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -62,11 +65,6 @@ class AutocorTerm:
 def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
     """The AutocorTerm if ``chunk`` is ``ar(...)``, ``ma(...)``, ... else None."""
     call = _call(chunk)
-    if call is not None and call.func.id == "unstr":
-        raise FormulaError(
-            f"{chunk!r} in {text!r}: unstructured residual correlations are not supported "
-            "yet; cosy(), ar(), ma() and arma() are"
-        )
     if call is None or call.func.id not in AUTOCOR:
         return None
     kind = call.func.id
@@ -87,6 +85,11 @@ def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
     for key in ("time", "gr"):
         if key in values and not isinstance(values[key], str):
             raise FormulaError(f"{chunk!r} in {text!r}: {key} must be a column name")
+    if kind == "unstr" and ("time" not in values or "gr" not in values):
+        raise FormulaError(
+            f"{chunk!r} in {text!r}: unstr() needs both time and gr, e.g. "
+            "unstr(time = occasion, gr = student)"
+        )
     return AutocorTerm(
         kind=kind, time=values.get("time"), gr=values.get("gr"), text=chunk.strip(), **orders
     )

@@ -13,11 +13,14 @@ class RandomPart:
 
     ``expr`` is a formulaic right-hand side (an intercept is implied unless ``0`` or ``-1``
     removes it, as in lme4). ``correlated`` is False for ``||`` terms, whose columns get
-    independent effects.
+    independent effects. ``id`` is brms's ``(1 + x |p| g)``: the terms of one grouping
+    factor that share an ID are correlated, in one formula or across the formulas of
+    several distributional parameters.
     """
 
     expr: str
     correlated: bool = True
+    id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ residual sd as in nlme and brms:
   (1 + theta^2)``, 0 beyond;
 - ``arma``, ARMA(1, 1): ``rho(1) = (1 + phi theta)(phi + theta) / (1 + 2 phi theta +
   theta^2)``, ``rho(h) = phi^(h - 1) rho(1)``;
-- ``cosy``, compound symmetry: ``rho(h) = c`` for every ``h > 0``.
+- ``cosy``, compound symmetry: ``rho(h) = c`` for every ``h > 0``;
+- ``unstr``, unstructured: ``R[i, j] = C[k_i, k_j]`` for the time points ``k`` of the rows,
+  ``C`` the K x K correlation matrix ``cortime`` (LKJ prior, brms's class).
 
 When a grouping factor with the same levels as ``gr`` has random effects, they are
 integrated out with the residuals (``marginalize="auto"`` chooses it): a level's rows are
@@ -68,15 +70,51 @@ def _first(kind: str, params: dict):
 def correlation_matrices(autocor: AutocorDesign, params: dict, xp=np):
     """``R`` per level, (..., levels, T, T): zeros off the diagonal and ones on it for
     padded rows."""
-    acf = autocorrelation(autocor.kind, params, int(autocor.lags.max(initial=0)), xp)
+    if autocor.kind == "unstr":  # lags index the flattened time-point correlations
+        C = params["cortime"]
+        acf = xp.reshape(C, (*xp.shape(C)[:-2], -1)) if xp is np else C.flatten()
+    else:
+        acf = autocorrelation(autocor.kind, params, int(autocor.lags.max(initial=0)), xp)
     keep = (autocor.mask[:, :, None] & autocor.mask[:, None, :]).astype(float)
     pad_eye = np.eye(autocor.rows.shape[1])[None] * (~autocor.mask)[:, :, None]
     return acf[..., autocor.lags] * keep + pad_eye
 
 
 def create_parameters(autocor: AutocorDesign, priors: PriorSet) -> dict:
-    """The structure's PyMC variables (``ar``, ``ma``, ``cosy``) from their priors."""
+    """The structure's PyMC variables (``ar``, ``ma``, ``cosy``; ``unstr``'s correlation
+    matrix ``cortime``, dims ``time_point``) from their priors."""
+    if autocor.kind == "unstr":
+        eta = priors.get("cortime").params.get("eta", 1.0)
+        C = lkj_correlation("cortime", len(autocor.time_points), eta)
+        return {"cortime": pm.Deterministic("cortime", C, dims=TIME_DIMS)}
     return {name: priors.get(name).create(name) for name in autocor.term.parameters}
+
+
+TIME_DIMS = ("time_point", "time_point_")
+
+
+def lkj_correlation(name: str, n: int, eta: float):
+    """An n x n correlation matrix with the LKJ(eta) prior, from its canonical partial
+    correlations (Lewandowski, Kurowicka & Joe 2009, the C-vine): ``z[i, j]`` (j < i), the
+    correlation of i and j given 0..j-1, are independent ``2 Beta(b_j, b_j) - 1`` with
+    ``b_j = eta + (n - 2 - j) / 2``; the Cholesky factor follows row by row, as Stan's
+    ``cholesky_factor_corr``. PyMC's ``LKJCorr`` checks positive definiteness with an
+    operation JAX lacks; this needs none. Samples ``{name}_cpc``."""
+    pairs = [(i, j) for j in range(n - 1) for i in range(j + 1, n)]
+    b = np.array([eta + (n - 2 - j) / 2.0 for _, j in pairs])
+    z = 2.0 * pm.Beta(f"{name}_cpc", alpha=b, beta=b) - 1.0
+    cpc = {pair: z[k] for k, pair in enumerate(pairs)}
+    rows = []
+    for i in range(n):
+        row, left = [], pt.constant(1.0)  # left: 1 - sum of the row's squares so far
+        for j in range(i):
+            w = cpc[i, j] * pt.sqrt(left)
+            row.append(w)
+            left = left - w**2
+        row.append(pt.sqrt(left))
+        rows.append(pt.stack(row + [pt.constant(0.0)] * (n - i - 1)))
+    L = pt.stack(rows)
+    return L @ L.T
 
 
 def same_levels(autocor: AutocorDesign, block: RandomBlock) -> bool:

@@ -68,17 +68,24 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     if design.autocor is not None:
         return _with_autocor(design, family, marginalize)
     exact = _exact(design, family)
+    joint = {b.group for blocks in design.joint_blocks.values() for b in blocks}
     if marginalize == "auto" or marginalize is True:
-        if exact and design.blocks:
-            return _largest_unconfounded(design)
+        candidates = [b for b in design.blocks if b.group not in joint]
+        if exact and candidates:
+            return _largest_unconfounded(design, candidates)
         if marginalize is True:
-            why = "no random effects" if exact else _not_exact(family)
+            why = _not_exact(family) if not exact else "no random effects of mu's alone"
             raise SamplingError(
                 f"marginalize=True integrates random effects out of Gaussian models; "
                 f"this model has {why}. Use marginalize='auto' or False."
             )
         return None
     if isinstance(marginalize, str) and marginalize in design.groups:
+        if marginalize in joint:
+            raise SamplingError(
+                f"marginalize={marginalize!r}: its effects are correlated with another "
+                "parameter's (an ID, |p|), so they are sampled; choose another factor or False"
+            )
         if not exact:
             raise SamplingError(
                 f"marginalize={marginalize!r}: random effects can be integrated out "
@@ -112,7 +119,7 @@ def _with_autocor(design: Design, family, marginalize) -> str | None:
     )
 
 
-def _largest_unconfounded(design: Design) -> str:
+def _largest_unconfounded(design: Design, candidates: list[RandomBlock]) -> str:
     """The factor with the most levels whose sampled factors are not nested in the small
     factors integrated with it (else the factor with the most levels).
 
@@ -122,7 +129,7 @@ def _largest_unconfounded(design: Design) -> str:
     crosses slowly (bulk ESS 100-200 in 1,000 draws for the department and lecturer sds).
     Integrating the lecturers, departments with them, and sampling the students has none.
     """
-    order = sorted(design.blocks, key=lambda b: (b.n_levels, len(b.coefs)), reverse=True)
+    order = sorted(candidates, key=lambda b: (b.n_levels, len(b.coefs)), reverse=True)
     for big in order:
         small = small_factors(design, big.group)
         integrated = {big.group, *(b.group for b in small)}

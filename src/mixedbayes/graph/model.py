@@ -34,6 +34,7 @@ from ..families import Family
 from ..families.base import TENSOR_INVERSE_LINKS
 from ..priors import PriorSet, create_vector, vector_dist
 from .autocor import add_autocor_likelihood, create_parameters, padded_predictor
+from .joint import coef_dim, joint_coords, joint_effects
 from .marginal import add_marginal_likelihood, integrated_along
 from .observed import add_observed
 from .parameterization import centered_factors
@@ -54,11 +55,6 @@ def matvec(X, v):
 
 
 DOT_SIZE = 10_000
-
-
-def coef_dim(group: str) -> str:
-    """Name of the coefficient dimension of grouping factor ``group``."""
-    return f"{group}__coef"
 
 
 def response_name(design: Design) -> str:
@@ -87,7 +83,9 @@ def model_coords(design: Design, family: Family) -> dict[str, list]:
             coords[block.group] = list(block.levels)
             coords[coef_dim(block.group)] = list(block.coefs)
             coords[coef_dim(block.group) + "_"] = list(block.coefs)
-    return coords
+    if design.autocor is not None and design.autocor.time_points:  # unstr's cortime
+        coords["time_point"] = coords["time_point_"] = list(design.autocor.time_points)
+    return coords | joint_coords(design)
 
 
 def build_model(
@@ -103,6 +101,7 @@ def build_model(
     """
     with pm.Model(coords=model_coords(design, family)) as model:
         eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
+        joint = joint_effects(design, priors)  # effects correlated across dpars (|p|)
         if design.offset is not None:
             eta = eta + design.offset
         integrated, small = {}, []
@@ -114,10 +113,14 @@ def build_model(
         others = [block for block in design.blocks if block.group not in integrated]
         centered = centered_factors(design, others) if integrated else set()
         sampled = [  # (block, its per-level effect columns)
-            (block, _random_effects(block, priors, block.group in centered)) for block in others
+            (
+                block,
+                joint.get(block.group) or _random_effects(block, priors, block.group in centered),
+            )
+            for block in others
         ]
         for part in design.dpars:  # distributional parameters with formulas
-            aux[part.dpar] = _dpar_values(part, priors)
+            aux[part.dpar] = _dpar_values(part, priors, joint)
         aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
         if design.autocor is not None:  # residuals correlated within levels
             params = create_parameters(design.autocor, priors)
@@ -142,7 +145,7 @@ def build_model(
     return model
 
 
-def _dpar_values(part: Design, priors: PriorSet):
+def _dpar_values(part: Design, priors: PriorSet, joint: dict):
     """A distributional parameter's value per row, ``inverse_link(X b + Z r + offset)``,
     with its variables prefixed (``sigma_Intercept``, ``sigma_b``, ``sd_sigma_g``)."""
     slopes = [j for j, t in enumerate(part.fixed_terms) if t != "Intercept"]
@@ -152,7 +155,7 @@ def _dpar_values(part: Design, priors: PriorSet):
     if part.offset is not None:
         eta = eta + part.offset
     for block in part.blocks:
-        eta = eta + _gather(block, _random_effects(block, priors))
+        eta = eta + _gather(block, joint.get(block.group) or _random_effects(block, priors))
     return TENSOR_INVERSE_LINKS[part.link](eta)
 
 

@@ -70,6 +70,8 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     Gamma(0.01, 0.01).
     """
     scale, center = _response_scale(design, family)
+    joint = design.joint_blocks  # brms IDs across dpars: one LKJ per ID, not per block
+    in_joint = {block.group for blocks in joint.values() for block in blocks}
     entries = []
     if family.response == "ordinal":
         thresholds = Prior("StudentT", nu=3, mu=0, sigma=2.5)
@@ -91,7 +93,7 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
             sigma = 2.5 * scale / _spread(block.Z[:, j])
             prior = Prior("HalfStudentT", nu=3, sigma=sigma)
             entries.append(PriorEntry("sd", block.group, coef, prior, "default"))
-        if block.correlated_groups:
+        if block.correlated_groups and block.group not in in_joint:
             entries.append(PriorEntry("cor", block.group, None, Prior("LKJ", eta=1), "default"))
     aux_defaults = {
         "sigma": Prior("HalfStudentT", nu=3, sigma=2.5 * scale),
@@ -105,10 +107,15 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
         if aux not in modeled:
             entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
     for part in design.dpars:
-        entries += _dpar_priors(part, family, scale)
+        entries += _dpar_priors(part, family, scale, in_joint)
+    for blocks in joint.values():  # keyed by the first (mu's) block: ("cor", "g")
+        first = blocks[0]
+        prior = Prior("LKJ", eta=1)
+        entries.append(PriorEntry(first.prior_class("cor"), first.label, None, prior, "default"))
     if design.autocor is not None:
         for cls in design.autocor.term.parameters:
-            entries.append(PriorEntry(cls, None, None, Prior("Uniform", **BOUNDS[cls]), "default"))
+            prior = Prior("LKJ", eta=1) if cls == "cortime" else Prior("Uniform", **BOUNDS[cls])
+            entries.append(PriorEntry(cls, None, None, prior, "default"))
     return entries
 
 
@@ -134,7 +141,7 @@ BOUNDS = {"ar": {"lower": -1, "upper": 1}, "ma": {"lower": -1, "upper": 1}}
 BOUNDS["cosy"] = {"lower": 0, "upper": 1}
 
 
-def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]:
+def _dpar_priors(part: Design, family: Family, scale: float, in_joint=()) -> list[PriorEntry]:
     """Defaults for a dpar's formula, on its link scale (brms's classes, prefixed):
     ``sigma_Intercept`` StudentT(3, log sd(y), 2.5) for a real response's sigma (centre 0
     for the others), ``sigma_b`` Normal(0, 2.5 / sd(x)), ``sigma_sd`` HalfStudentT(3,
@@ -156,7 +163,7 @@ def _dpar_priors(part: Design, family: Family, scale: float) -> list[PriorEntry]
         for j, coef in enumerate(block.coefs):
             prior = Prior("HalfStudentT", nu=3, sigma=2.5 / _spread(block.Z[:, j]))
             entries.append(PriorEntry(f"{prefix}sd", block.label, coef, prior, "default"))
-        if block.correlated_groups:
+        if block.correlated_groups and block.group not in in_joint:
             prior = Prior("LKJ", eta=1)
             entries.append(PriorEntry(f"{prefix}cor", block.label, None, prior, "default"))
     return entries
@@ -282,11 +289,13 @@ def _check_support(key, cls: str, prior: Prior) -> None:
                 f"[{lower}, {upper}], got {prior!r}"
             )
         return
-    if cls == "cor":
+    if cls in ("cor", "cortime"):
         if prior.support != "correlation":
             raise PriorError(f"prior for {key!r} must be Prior('LKJ', eta=...), got {prior!r}")
     elif prior.support == "correlation":
-        raise PriorError(f"prior for {key!r}: an LKJ prior only applies to class 'cor'")
+        raise PriorError(
+            f"prior for {key!r}: an LKJ prior only applies to the classes 'cor' and 'cortime'"
+        )
     elif cls not in ("Intercept", "b", "alpha") and prior.support != "positive":
         raise PriorError(
             f"prior for {key!r} is {prior!r}, which allows negative values; a scale parameter "

@@ -11,6 +11,8 @@ conditionals instead.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -24,11 +26,18 @@ _CHUNK = 4_000_000  # values of the (draws, levels, T, T) covariances per chunk
 
 def autocor_table(posterior: xr.Dataset, autocor: AutocorDesign | None, prob: float):
     """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``: ``ar[1]``,
-    ``ma[1]`` or ``cosy``."""
+    ``ma[1]``, ``cosy``, or for ``unstr`` one row per pair of time points,
+    ``cortime[1,2]``."""
     if autocor is None:
         return pd.DataFrame(columns=["term", *COLUMNS])
     rows = []
+    points = autocor.time_points
+    for i, j in itertools.combinations(range(len(points)), 2):
+        draws = posterior["cortime"].isel(time_point=i, time_point_=j)
+        rows.append(summarize(draws, prob).assign(term=f"cortime[{points[i]},{points[j]}]"))
     for name in autocor.term.parameters:
+        if name == "cortime":
+            continue
         term = name if name == "cosy" else f"{name}[1]"
         rows.append(summarize(posterior[name], prob).assign(term=term))
     return pd.concat(rows, ignore_index=True)[["term", *COLUMNS]]

@@ -128,7 +128,7 @@ def _autocor_rows(model, newdata):
         raise DataError(
             f"newdata needs column {missing[0]!r} for {term.text} to draw correlated responses"
         )
-    return encode_autocor(term, newdata.reset_index(drop=True))
+    return encode_autocor(term, newdata.reset_index(drop=True), design.autocor.time_points)
 
 
 def _truncation(design, newdata, n: int):
@@ -248,6 +248,8 @@ class _Parameters:
             for part in rows.values()
             for block in part.blocks
         }
+        if new_groups == "sample":
+            self._joint_new_levels(design, rows, rng)
 
     def values(self, name: str) -> np.ndarray:
         """Draws of a variable with the sample axis first."""
@@ -285,6 +287,25 @@ class _Parameters:
         z = rng.standard_normal((r.shape[0], n_new, k))
         new = np.einsum("snk,sjk->snj", z, chol)  # rows ~ N(0, covariance)
         return np.concatenate([r, new], axis=1)
+
+    def _joint_new_levels(self, design, rows: dict[str, NewDesign], rng) -> None:
+        """Unseen levels of factors whose effects are correlated across dpars (an ID):
+        drawn jointly from N(0, S R S) with R the ID's correlation ``cor_p``."""
+        new = {block.group: block for part in rows.values() for block in part.blocks}
+        for name, blocks in design.joint_blocks.items():
+            n_new = len(new[blocks[0].group].unseen)
+            if n_new == 0:
+                continue
+            sd = np.concatenate([self.values(f"sd_{b.group}") for b in blocks], axis=1)
+            covariance = sd[:, :, None] * self.values(f"cor_{name}") * sd[:, None, :]
+            chol = np.linalg.cholesky(covariance + 1e-12 * np.eye(sd.shape[1]))
+            z = rng.standard_normal((self.n_draws, n_new, sd.shape[1]))
+            drawn = np.einsum("snk,sjk->snj", z, chol)
+            start = 0
+            for block in blocks:
+                k = len(block.coefs)
+                self.effects[block.group][:, -n_new:, :] = drawn[:, :, start : start + k]
+                start += k
 
     def linear_predictor(self, rows: dict[str, NewDesign], part: slice, dpar: str = "mu"):
         """(S, m) linear predictor of ``dpar`` for the rows ``part``."""

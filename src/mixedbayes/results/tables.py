@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..graph import coef_dim
+from ..graph import coef_dim, joint_labels
 from .stats import COLUMNS, check_prob, summarize
 
 
@@ -146,10 +148,28 @@ def cor_table(posterior: xr.Dataset, design, prob: float) -> pd.DataFrame:
                     summary = summarize(draws, prob)
                     summary = summary.assign(group=block.label, term1=term1, term2=term2)
                     rows.append(summary.assign(dpar=block.dpar))
+    rows += _joint_rows(posterior, design, prob)
     columns = ["group", "term1", "term2", *COLUMNS[:1], *COLUMNS[2:], "dpar"]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _joint_rows(posterior: xr.Dataset, design, prob: float) -> list[pd.DataFrame]:
+    """Correlations across distributional parameters (an ID, ``(1 |p| g)``): terms
+    labelled with their dpar (``sigma_Intercept``), ``dpar`` naming both (``mu, sigma``)."""
+    rows = []
+    for name, blocks in design.joint_blocks.items():
+        owners = [block for block in blocks for _ in block.coefs]
+        labels, dim = joint_labels(blocks), coef_dim(name)
+        for i, j in itertools.combinations(range(len(labels)), 2):
+            if owners[i] is owners[j]:
+                continue  # within one block: its own cor_g row
+            draws = posterior[f"cor_{name}"].sel({dim: labels[i], dim + "_": labels[j]})
+            summary = summarize(draws, prob).assign(group=blocks[0].label)
+            dpars = f"{owners[i].dpar}, {owners[j].dpar}"
+            rows.append(summary.assign(term1=labels[i], term2=labels[j], dpar=dpars))
+    return rows
 
 
 def diagnostics_line(idata, tables: list[pd.DataFrame]) -> str:

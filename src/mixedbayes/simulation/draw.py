@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -142,6 +143,13 @@ def simulate(
     if fam.response == "nominal":  # categorical: the categories name its dpars
         fam = fam.for_response(values.nominal_levels(aux))
         parsed = with_default_dpars(parsed, fam)
+    ids = Counter(i for part in parsed.parts for i in {p.id for t in part.groups for p in t.parts})
+    shared = [name for name, n in ids.items() if name is not None and n > 1]
+    if shared:
+        raise FormulaError(
+            f"simulate() draws each parameter's random effects on their own; the ID "
+            f"{shared[0]!r} correlates them across formulas: simulate without it"
+        )
     links = dpar_links(parsed, fam, None)  # the formulas' parameters, checked
     params = values.family_parameters(fam, sigma, aux, formulas=links)
     for name in (parsed.response, parsed.failures):

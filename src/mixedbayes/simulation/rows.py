@@ -17,7 +17,7 @@ import formulaic
 import numpy as np
 import pandas as pd
 
-from ..design.make import evaluate
+from ..design.matrices import evaluate
 from ..errors import DataError, FamilyError, FormulaError
 from ..families import Family
 from ..formula import Formula
