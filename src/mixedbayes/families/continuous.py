@@ -39,10 +39,10 @@ class Gaussian(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.norm.logpdf(y, self.mean(eta, aux), aux["sigma"])
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         return stats.norm.logcdf(y, self.mean(eta, aux), aux["sigma"])
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         return stats.norm.logsf(y, self.mean(eta, aux), aux["sigma"])
 
     def distribution(self, eta, aux, design):
@@ -59,10 +59,10 @@ class StudentT(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.t.logpdf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         return stats.t.logcdf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         return stats.t.logsf(y, aux["nu"], self.mean(eta, aux), aux["sigma"])
 
     def distribution(self, eta, aux, design):
@@ -78,10 +78,10 @@ class Gamma(Family):
     def logpdf(self, y, eta, aux, trials=None):
         return stats.gamma.logpdf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         return stats.gamma.logcdf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         return stats.gamma.logsf(y, aux["shape"], scale=self.mean(eta, aux) / aux["shape"])
 
     def distribution(self, eta, aux, design):
@@ -99,11 +99,11 @@ class Beta(Family):
         mu, phi = self.mean(eta, aux), aux["phi"]
         return stats.beta.logpdf(y, mu * phi, (1 - mu) * phi)
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         mu, phi = self.mean(eta, aux), aux["phi"]
         return stats.beta.logcdf(y, mu * phi, (1 - mu) * phi)
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         mu, phi = self.mean(eta, aux), aux["phi"]
         return stats.beta.logsf(y, mu * phi, (1 - mu) * phi)
 

@@ -52,6 +52,8 @@ class Bernoulli(_Latent):
 
 @dataclass(frozen=True)
 class Binomial(_Latent):
+    censorable = True
+
     def mean(self, eta, aux, trials=None):
         """Expected successes: the probability times the trials."""
         return self.inverse_link(eta) * trials
@@ -62,6 +64,15 @@ class Binomial(_Latent):
 
     def logpdf(self, y, eta, aux, trials=None):
         return stats.binom.logpmf(y, trials, self.inverse_link(eta))
+
+    def logcdf(self, y, eta, aux, trials=None):
+        return stats.binom.logcdf(y, trials, self.inverse_link(eta))
+
+    def logsf(self, y, eta, aux, trials=None):
+        return stats.binom.logsf(y, trials, self.inverse_link(eta))
+
+    def ppf(self, q, eta, aux, trials=None):
+        return stats.binom.ppf(q, trials, self.inverse_link(eta))
 
     def distribution(self, eta, aux, design):
         if self.link == "logit":
@@ -119,4 +130,7 @@ def logit_binomial(eta, y, trials):
     def random(eta, rng=None, size=None):
         return rng.binomial(n.astype(int), expit(eta), size=size)
 
-    return pm.CustomDist.dist(eta, logp=logp, random=random)
+    def logcdf(value, eta, **_):  # censoring and truncation (PyMC's NUTS: betainc)
+        return pm.logcdf(pm.Binomial.dist(n=n, p=pt.sigmoid(eta)), value)
+
+    return pm.CustomDist.dist(eta, logp=logp, random=random, logcdf=logcdf)

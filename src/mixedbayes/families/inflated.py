@@ -42,7 +42,7 @@ class _Counts(Family):
     def predicted(self) -> tuple[str, ...]:
         return (self.zero,)
 
-    def _count(self, mu, aux):
+    def _count(self, mu, aux, trials=None):
         """The count distribution, frozen SciPy (for CDFs and quantiles)."""
         if "shape" in self.aux:
             shape = aux["shape"]
@@ -91,24 +91,24 @@ class ZeroInflated(_Counts):
         counts = self._count_draws(rng, mu, aux)
         return np.where(rng.random(np.shape(counts)) < aux["zi"], 0.0, counts)
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         """log(zi + (1 - zi) F(y)) for y >= 0."""
         zi, y = aux["zi"], np.asarray(y, dtype=float)
-        count = self._count(self.inverse_link(eta), aux).cdf(y)
+        count = self._count(self.inverse_link(eta), aux, trials).cdf(y)
         with np.errstate(divide="ignore"):
             return np.where(y < 0, -np.inf, np.log(zi + (1 - zi) * count))
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         """log((1 - zi) P(count > y)) for y >= 0."""
         zi, y = aux["zi"], np.asarray(y, dtype=float)
-        count = self._count(self.inverse_link(eta), aux).logsf(y)
+        count = self._count(self.inverse_link(eta), aux, trials).logsf(y)
         return np.where(y < 0, 0.0, np.log1p(-zi) + count)
 
-    def ppf(self, q, eta, aux):
+    def ppf(self, q, eta, aux, trials=None):
         """0 up to the mass at zero, else the count's quantile of (q - zi) / (1 - zi)."""
         zi = aux["zi"]
         inner = np.clip((q - zi) / (1 - zi), 0.0, 1.0)
-        return np.maximum(self._count(self.inverse_link(eta), aux).ppf(inner), 0.0)
+        return np.maximum(self._count(self.inverse_link(eta), aux, trials).ppf(inner), 0.0)
 
     def distribution(self, eta, aux, design):
         kwargs = self._count_kwargs(eta, aux)
@@ -144,19 +144,19 @@ class Hurdle(_Counts):
         counts = np.maximum(counts, 1.0)
         return np.where(rng.random(shape) < aux["hu"], 0.0, counts)
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         """log((1 - hu) P(count > y) / (1 - P(0))) for y >= 0."""
         mu, hu, y = self.inverse_link(eta), aux["hu"], np.asarray(y, dtype=float)
         count = self._count(mu, aux).logsf(np.maximum(y, 0.0))
         above = np.log1p(-hu) + count - np.log(-np.expm1(self._log_p0(mu, aux)))
         return np.where(y < 0, 0.0, above)
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         with np.errstate(divide="ignore"):
             below = np.log(-np.expm1(self.logsf(y, eta, aux)))
         return np.where(np.asarray(y) < 0, -np.inf, below)
 
-    def ppf(self, q, eta, aux):
+    def ppf(self, q, eta, aux, trials=None):
         """0 up to ``hu``, else the zero-truncated count's quantile."""
         mu, hu = self.inverse_link(eta), aux["hu"]
         p0 = np.exp(self._log_p0(mu, aux))
@@ -210,16 +210,13 @@ class Hurdle(_Counts):
 
 
 @dataclass(frozen=True)
-class ZeroInflatedBinomial(Family):
+class ZeroInflatedBinomial(ZeroInflated):
     """``zero_inflated_binomial``: a structural zero with probability ``zi``, else
-    Binomial(trials, mu); mean (1 - zi) mu trials."""
+    Binomial(trials, mu); mean (1 - zi) mu trials. Its CDFs are the zero-inflated
+    counts' over the binomial."""
 
-    @property
-    def predicted(self) -> tuple[str, ...]:
-        return ("zi",)
-
-    def dpar_links(self, dpar):
-        return PROBABILITY_LINKS
+    def _count(self, mu, aux, trials=None):
+        return stats.binom(trials, mu)
 
     def mean(self, eta, aux, trials=None):
         return (1 - aux["zi"]) * self.inverse_link(eta) * trials

@@ -71,7 +71,7 @@ class PointMasses(Family):
                 logp = np.where(y == 1, np.log(at_one) + 0 * logp, logp)
         return logp
 
-    def logcdf(self, y, eta, aux):
+    def logcdf(self, y, eta, aux, trials=None):
         """log(P(0) [y >= 0] + P(inside) F(y) + P(1) [y >= 1]), F the base's CDF."""
         at_zero, at_one, inside = self._masses(aux)
         y = np.asarray(y, dtype=float)
@@ -79,7 +79,7 @@ class PointMasses(Family):
         with np.errstate(divide="ignore"):
             return np.log(total)
 
-    def logsf(self, y, eta, aux):
+    def logsf(self, y, eta, aux, trials=None):
         """log(P(0) [y < 0] + P(inside) (1 - F(y)) + P(1) [y < 1])."""
         at_zero, at_one, inside = self._masses(aux)
         y = np.asarray(y, dtype=float)

@@ -15,27 +15,27 @@ def pointwise_loglik(family, design, part: slice, eta, aux, trials) -> np.ndarra
     logp = family.logpdf(y, eta, aux, trials)
     if additions.censoring is not None:
         codes = additions.censoring[part]
-        below = family.logcdf(y, eta, aux)
+        below = family.logcdf(y, eta, aux, trials)
         logp = np.where(codes == -1, below, logp)
-        logp = np.where(codes == 1, family.logsf(y, eta, aux), logp)
+        logp = np.where(codes == 1, family.logsf(y, eta, aux, trials), logp)
         if (codes == 2).any():
             upper = np.where(codes == 2, additions.upper[part], y + 1.0)
-            interval = _log_difference(family.logcdf(upper, eta, aux), below)
+            interval = _log_difference(family.logcdf(upper, eta, aux, trials), below)
             logp = np.where(codes == 2, interval, logp)
     if additions.truncation is not None:
         lower, upper = (bound[part] for bound in additions.truncation)
         lower = lower - 1.0 if family.discrete else lower  # counts: lower is a value
-        logp = logp - log_mass(family, eta, aux, lower, upper)
+        logp = logp - log_mass(family, eta, aux, lower, upper, trials)
     if additions.weights is not None:
         logp = logp * additions.weights[part]
     return logp
 
 
-def log_mass(family, eta, aux, lower, upper) -> np.ndarray:
+def log_mass(family, eta, aux, lower, upper, trials=None) -> np.ndarray:
     """log P(lower < Y <= upper) per draw and row."""
     with np.errstate(divide="ignore"):
-        above_lower = np.where(np.isneginf(lower), 0.0, family.logsf(lower, eta, aux))
-        above_upper = np.where(np.isposinf(upper), -np.inf, family.logsf(upper, eta, aux))
+        above_lower = np.where(np.isneginf(lower), 0.0, family.logsf(lower, eta, aux, trials))
+        above_upper = np.where(np.isposinf(upper), -np.inf, family.logsf(upper, eta, aux, trials))
     return _log_difference(above_lower, above_upper)
 
 
@@ -43,7 +43,7 @@ def truncated_draws(family, rng, eta, aux, trials, lower, upper) -> np.ndarray:
     """Draws of the family restricted to [lower, upper], shape of eta: counts by inversion
     of the CDF, continuous responses by rejection."""
     if family.discrete:
-        return _inverted(family, rng, eta, aux, lower, upper)
+        return _inverted(family, rng, eta, aux, lower, upper, trials)
     draws = family.draw(rng, eta, aux, trials)
     for _ in range(MAX_TRIES):
         outside = (draws < lower) | (draws > upper)
@@ -56,14 +56,15 @@ def truncated_draws(family, rng, eta, aux, trials, lower, upper) -> np.ndarray:
     return draws
 
 
-def _inverted(family, rng, eta, aux, lower, upper) -> np.ndarray:
+def _inverted(family, rng, eta, aux, lower, upper, trials=None) -> np.ndarray:
     """``ppf(u)``, ``u`` uniform between ``F(lower - 1)`` and ``F(upper)``: exact
     however little mass the bounds hold (rejection would give up)."""
     with np.errstate(divide="ignore"):
-        below = np.where(np.isneginf(lower), 0.0, np.exp(family.logcdf(lower - 1.0, eta, aux)))
-        top = np.where(np.isposinf(upper), 1.0, np.exp(family.logcdf(upper, eta, aux)))
+        cdf = np.exp(family.logcdf(lower - 1.0, eta, aux, trials))
+        below = np.where(np.isneginf(lower), 0.0, cdf)
+        top = np.where(np.isposinf(upper), 1.0, np.exp(family.logcdf(upper, eta, aux, trials)))
     u = below + rng.random(np.shape(below)) * (top - below)
-    return np.clip(family.ppf(u, eta, aux), lower, upper)
+    return np.clip(family.ppf(u, eta, aux, trials), lower, upper)
 
 
 def _log_difference(log_a, log_b):
