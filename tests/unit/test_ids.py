@@ -124,8 +124,9 @@ def test_bad_ids_are_named(data):
         mb.Model(mb.bf("y ~ (1 |p| g)", sigma="~ (1 |p| g) + (0 + z | g)"), data)
     with pytest.warns(UserWarning, match="'h' in .* is brms's correlation ID"):
         mb.Model("y ~ (1 | h | g)", data)
-    with pytest.raises(mb.FormulaError, match="the ID 'p' correlates them"):
-        mb.simulate(FORMULA, data=data.drop(columns="y"), sd={}, random_seed=1)
+    partial = mb.bf("y ~ (1 |p| g)", sigma="~ (1 |p| g) + (0 + z | g)")
+    with pytest.raises(mb.FormulaError, match="every random term of 'g' in the sigma formula"):
+        mb.simulate(partial, data=data.drop(columns="y"), sd={"g": 1, "sigma_g": 1})
 
 
 def test_an_id_within_one_formula_is_an_ordinary_correlated_term(data):

@@ -379,3 +379,30 @@ def test_a_zi_formula_sets_each_rows_zero_probability():
 def test_distributional_mistakes_are_named(call, error, message):
     with pytest.raises(error, match=message):
         simulate(random_seed=1, **call)
+
+
+def test_an_id_draws_effects_correlated_across_parameters():
+    """cor={"p": R} over the ID's terms (mu's, then sigma's prefixed): the drawn effects
+    have that correlation and the sds (2,000 levels: the sample correlation's se is at
+    most 1 / sqrt(2000) = 0.022, a sample sd's 1.6%; 4 of each)."""
+    R = [[1.0, 0.3, 0.6], [0.3, 1.0, -0.2], [0.6, -0.2, 1.0]]
+    data = simulate(
+        mb.bf("y ~ x + (1 + x |p| g)", sigma="~ 1 + (1 |p| g)"),
+        groups={"g": 2000},
+        n_per_group=2,
+        fixed={"Intercept": 0, "sigma_Intercept": 0},
+        sd={"g": {"Intercept": 0.5, "x": 0.2}, "sigma_g": 0.3},
+        cor={"p": R},
+        random_seed=5,
+    )
+    truth = data.attrs["truth"]
+    effects = pd.concat([ranef(data, "g"), ranef(data, "sigma_g").add_prefix("sigma_")], axis=1)
+    labels = ["Intercept", "x", "sigma_Intercept"]
+    np.testing.assert_allclose(np.corrcoef(effects[labels].T.to_numpy()), R, atol=0.09)
+    np.testing.assert_allclose(effects[labels].std(), [0.5, 0.2, 0.3], rtol=0.064)
+    assert pd.DataFrame(truth["cor"]["p"]).loc["x", "sigma_Intercept"] == -0.2
+    with pytest.raises(DataError, match="give a 3 x 3 matrix"):
+        simulate(
+            mb.bf("y ~ x + (1 + x |p| g)", sigma="~ 1 + (1 |p| g)"), groups={"g": 5},
+            sd={"g": {"Intercept": 0.5, "x": 0.2}, "sigma_g": 0.3}, cor={"p": 0.3},
+        )  # fmt: skip

@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 import types
 import warnings
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -24,6 +23,7 @@ import pandas as pd
 
 from ..design import make_design
 from ..design.make import as_frame, dpar_links, with_default_dpars
+from ..design.random import check_ids
 from ..errors import DataError, FormulaError
 from ..families import Family, get_family
 from ..families.base import LINKS
@@ -80,7 +80,9 @@ def simulate(
         0.2}}`` (a number for a factor with one term); every one must be given.
     cor : dict, optional
         Correlations by grouping factor: a number for two correlated terms, else a k x k
-        matrix (array or DataFrame) in the order of the factor's terms; default 0.
+        matrix (array or DataFrame) in the order of the factor's terms; default 0. For a
+        brms ID shared by several formulas (``(1 |p| g)``), ``cor["p"]`` over its terms,
+        mu's first, the others prefixed (``sigma_Intercept``).
     sigma : float, optional
         Residual sd (gaussian, student_t).
     family : str, default "gaussian"
@@ -143,13 +145,6 @@ def simulate(
     if fam.response == "nominal":  # categorical: the categories name its dpars
         fam = fam.for_response(values.nominal_levels(aux))
         parsed = with_default_dpars(parsed, fam)
-    ids = Counter(i for part in parsed.parts for i in {p.id for t in part.groups for p in t.parts})
-    shared = [name for name, n in ids.items() if name is not None and n > 1]
-    if shared:
-        raise FormulaError(
-            f"simulate() draws each parameter's random effects on their own; the ID "
-            f"{shared[0]!r} correlates them across formulas: simulate without it"
-        )
     links = dpar_links(parsed, fam, None)  # the formulas' parameters, checked
     params = values.family_parameters(fam, sigma, aux, formulas=links)
     for name in (parsed.response, parsed.failures):
@@ -184,12 +179,15 @@ def simulate(
     design = _design(replace(parsed, trials=None, failures=None, dpars=()), frame, context)
     parts = {part.dpar: _design(replace(part, dpar="mu"), frame, context) for part in parsed.dpars}
     sd, cor = ({} if sd is None else sd), ({} if cor is None else cor)
-    values.check_groups(sd, cor, [*design.groups, *_prefixed(parts, "groups")])
+    tagged = _tagged(design, parts, frame.columns)
+    groups_of = [*design.groups, *_prefixed(parts, "groups")]
+    values.check_groups(sd, {k: v for k, v in cor.items() if k not in tagged}, groups_of)
     fixed = _by_part(fixed or {}, design.fixed_terms, parts)
     truth = {"family": fam.name, "link": fam.link, "fixed": {}, "sd": {}, "cor": {}, "ranef": {}}
-    eta = _predictor(design, "", fixed, sd, cor, truth, rng, fam.response == "ordinal")
+    drawn = _joint_effects(tagged, sd, cor, truth, rng)
+    eta = _predictor(design, "", fixed, sd, cor, truth, rng, fam.response == "ordinal", drawn)
     for name, part in parts.items():  # a parameter with a formula: one value per row
-        eta_part = _predictor(part, name, fixed, sd, cor, truth, rng)
+        eta_part = _predictor(part, name, fixed, sd, cor, truth, rng, drawn=drawn)
         params[name] = LINKS[links[name]][1](eta_part)
         truth.setdefault("links", {})[name] = links[name]
     levels = values.ordinal_levels(params, truth) if fam.response == "ordinal" else None
@@ -239,17 +237,21 @@ def _by_part(spec: Mapping, main: tuple, parts: dict) -> dict:
     return out
 
 
-def _predictor(design, name: str, fixed, sd, cor, truth: dict, rng, ordinal=False):
+def _predictor(design, name: str, fixed, sd, cor, truth: dict, rng, ordinal=False, drawn=None):
     """One parameter's linear predictor (fixed part, offset, drawn random effects), its
-    values recorded in ``truth`` under prefixed names for a parameter other than mu."""
+    values recorded in ``truth`` under prefixed names for a parameter other than mu;
+    ``drawn`` holds the effects already drawn jointly across parameters (an ID)."""
     prefix = f"{name}_" if name else ""
     eta, beta = _fixed_part(design, fixed[name], ordinal)
     truth["fixed"] |= {prefix + term: value for term, value in beta.items()}
     for block in design.blocks:
         block = replace(block, group=prefix + block.group)  # sd= names it so: "sigma_g"
-        sds, R = values.block_parameters(block, sd, cor)
-        scale = np.diag(sds) @ np.linalg.cholesky(R)  # u = z scale' has covariance S R S
-        u = rng.standard_normal((block.n_levels, len(sds))) @ scale.T
+        if block.group in (drawn or {}):
+            sds, R, u = drawn[block.group]
+        else:
+            sds, R = values.block_parameters(block, sd, cor)
+            scale = np.diag(sds) @ np.linalg.cholesky(R)  # u = z scale' has cov S R S
+            u = rng.standard_normal((block.n_levels, len(sds))) @ scale.T
         eta = eta + (block.Z * u[block.index]).sum(axis=1)
         group = block.group
         truth["sd"][group] = dict(zip(block.coefs, map(float, sds), strict=True))
@@ -260,6 +262,47 @@ def _predictor(design, name: str, fixed, sd, cor, truth: dict, rng, ordinal=Fals
             for j, c in enumerate(block.coefs)
         }
     return eta
+
+
+def _tagged(design, parts: dict, columns) -> dict[str, list]:
+    """brms IDs shared by several formulas -> their blocks (prefixed as sd= names them),
+    checked as a fitted model's are."""
+    blocks = [
+        replace(block, group=f"{name}_{block.group}" if name else block.group, dpar=name or "mu")
+        for name, part in [("", design), *parts.items()]
+        for block in part.blocks
+    ]
+    check_ids(blocks, columns)
+    tagged: dict[str, list] = {}
+    for block in blocks:
+        for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
+            tagged.setdefault(name, []).append(block)
+    return {name: members for name, members in tagged.items() if len(members) > 1}
+
+
+def _joint_effects(tagged: dict, sd, cor, truth: dict, rng) -> dict:
+    """Effects correlated across formulas by an ID, drawn as one vector per level:
+    block group -> (its sds, its correlation, its effects); ``cor[id]`` is the
+    correlation over the ID's terms, mu's first and the others prefixed
+    (``sigma_Intercept``), default the identity."""
+    out = {}
+    for name, blocks in tagged.items():
+        sds = np.concatenate([values.block_parameters(b, sd, {})[0] for b in blocks])
+        labels = [c if b.dpar == "mu" else f"{b.dpar}_{c}" for b in blocks for c in b.coefs]
+        every = (tuple(range(len(labels))),)  # one correlated group over all the terms
+        joint = types.SimpleNamespace(
+            group=name, coefs=labels, corr_groups=every, correlated_groups=every
+        )
+        R = values.correlation(joint, cor.get(name))
+        u = rng.standard_normal((blocks[0].n_levels, len(labels)))
+        u = u @ (np.diag(sds) @ np.linalg.cholesky(R)).T
+        truth["cor"][name] = pd.DataFrame(R, labels, labels).to_dict()
+        start = 0
+        for block in blocks:
+            own = slice(start, start + len(block.coefs))
+            out[block.group] = (sds[own], R[own, own], u[:, own])
+            start = own.stop
+    return out
 
 
 def _fixed_part(design, fixed, ordinal: bool) -> tuple[np.ndarray, dict]:
