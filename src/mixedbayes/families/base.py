@@ -18,6 +18,7 @@ import pytensor.tensor as pt
 from scipy import special
 
 from ..errors import FamilyError
+from ..formula import parse_formula
 
 
 def _cloglog_inverse(eta):
@@ -137,8 +138,6 @@ class Family:
     def default_formula(self, dpar: str, main):
         """The formula of a :attr:`predicted` dpar that ``bf()`` left out: intercept only
         (``zi ~ 1``), with ``main``'s response."""
-        from ..formula import parse_formula
-
         return replace(parse_formula(f"{dpar} ~ 1"), response=main.response, dpar=dpar)
 
     def dpar_links(self, dpar: str) -> tuple[str, ...]:

@@ -66,14 +66,11 @@ def joint_effects(design: Design, priors: PriorSet) -> dict[str, list]:
             store_in_trace=False,
         )
         pm.Deterministic(f"cor_{name}", corr, dims=(coef_dim(name), coef_dim(name) + "_"))
-        z = [
-            column
-            for block in blocks
-            for column in _columns(
-                pm.Normal(f"z_{block.group}", 0.0, 1.0, dims=(block.group, coef_dim(block.group))),
-                len(block.coefs),
-            )
-        ]
+        z = []  # the standard normal columns of every block, in the joint order
+        for block in blocks:
+            dims = (block.group, coef_dim(block.group))
+            z_block = pm.Normal(f"z_{block.group}", 0.0, 1.0, dims=dims)
+            z += [z_block[:, j] for j in range(len(block.coefs))]
         start = 0
         for block in blocks:
             k, dim = len(block.coefs), coef_dim(block.group)
@@ -88,7 +85,3 @@ def joint_effects(design: Design, priors: PriorSet) -> dict[str, list]:
             out[block.group] = columns
             start += k
     return out
-
-
-def _columns(z, k: int) -> list:
-    return [z[:, j] for j in range(k)]

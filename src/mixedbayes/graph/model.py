@@ -112,13 +112,11 @@ def build_model(
             chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
         centered = centered_factors(design, others) if integrated else set()
-        sampled = [  # (block, its per-level effect columns)
-            (
-                block,
-                joint.get(block.group) or _random_effects(block, priors, block.group in centered),
-            )
-            for block in others
-        ]
+
+        def effects(block):  # per-level effect columns; those with an ID made above
+            return joint.get(block.group) or _random_effects(block, priors, block.group in centered)
+
+        sampled = [(block, effects(block)) for block in others]
         for part in design.dpars:  # distributional parameters with formulas
             aux[part.dpar] = _dpar_values(part, priors, joint)
         aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
