@@ -125,3 +125,21 @@ def test_t2_recovers_a_known_surface():
     grid = pd.DataFrame({"x": gx.ravel(), "z": gz.ravel()})
     mean, sd = curve(fit, grid)
     assert np.all(np.abs(mean - truth(grid["x"], grid["z"])) <= 2.5 * sd)
+
+
+def test_a_numeric_by_recovers_a_varying_coefficient():
+    """y = 0.5 + sin(2 pi x) z + noise (sd 0.3), 300 rows: with ``s(x, by = z)`` (z
+    numeric) the coefficient of z at x, the prediction at z = 1 minus that at z = 0,
+    within 2.5 posterior sds of sin(2 pi x) on a grid (the rule of the smooth tests)."""
+    rng = np.random.default_rng(9)
+    n = 300
+    x, z = rng.uniform(0, 1, n), rng.normal(1, 1, n)
+    y = 0.5 + np.sin(2 * np.pi * x) * z + rng.normal(0, 0.3, n)
+    fit = mb.Model("y ~ s(x, by = z, k = 8)", pd.DataFrame({"x": x, "z": z, "y": y})).fit(
+        draws=500, tune=500, chains=2, random_seed=3, progressbar=False
+    )
+    grid = np.linspace(0.05, 0.95, 10)
+    at = {v: fit.predict(pd.DataFrame({"x": grid, "z": v}), draws=True) for v in (0.0, 1.0)}
+    slope = at[1.0] - at[0.0]  # (draws, grid)
+    mean, sd = slope.mean(axis=0), slope.std(axis=0)
+    assert np.all(np.abs(mean - np.sin(2 * np.pi * grid)) <= 2.5 * sd)

@@ -267,11 +267,6 @@ def test_a_smooth_by_factor_has_one_block_per_level(data):
     assert list(table[table["class"] == "sds"]["group"]) == [f"sx_1[{level}]" for level in levels]
 
 
-def test_a_numeric_by_is_refused_with_the_way_out(data):
-    with pytest.raises(mb.FormulaError, match="by = z is numeric"):
-        mb.Model("y ~ s(x, by = z)", data.assign(z=np.arange(len(data)) % 3))
-
-
 # ---------------------------------------------------------------- t2(x, z)
 
 
@@ -333,3 +328,34 @@ def test_t2_new_data_use_the_training_basis(data):
     model = mb.Model("y ~ t2(x, z)", data)
     new = encode_newdata(model.design, data.iloc[:7], {})
     np.testing.assert_allclose(new.X, model.design.X[:7])
+
+
+@pytest.mark.parametrize("bs", ["cr", "tp"])
+def test_a_numeric_by_is_mgcvs_varying_coefficient(bs):
+    """s(x, by = z) with z numeric is f(x) z without the centring constraint, as mgcv
+    builds it (tests/reference/smooth_by.json): the same column space as mgcv's basis, the
+    same unpenalized space (z and x z) and the same penalized columns (``Xr Xr'``)."""
+    import json
+    from pathlib import Path
+
+    reference = json.loads(
+        (Path(__file__).resolve().parents[1] / "reference" / "smooth_by.json").read_text()
+    )
+    data = pd.DataFrame({"x": reference["x"], "z": reference["z"]})
+    data["y"] = np.sin(3 * data["x"]) * data["z"]
+    model = mb.Model(f"y ~ s(x, by = z, k = 8, bs = '{bs}')", data)
+    design, (block,) = model.design, model.design.blocks
+    fixed = design.X[:, 1:]
+    assert design.fixed_terms == ("Intercept", "sx_1:z", "sx_1[2]:z") and block.Z.shape[1] == 6
+
+    def same_span(a, b):
+        coef = np.linalg.lstsq(a, b, rcond=None)[0]
+        return np.abs(a @ coef - b).max() < 1e-8
+
+    X, Xf, Xr = (np.asarray(reference[bs][key]) for key in ("X", "Xf", "Xr"))
+    ours = np.column_stack([fixed, block.Z])
+    assert same_span(ours, X) and same_span(X, ours)
+    assert same_span(fixed, Xf) and same_span(Xf, fixed)
+    np.testing.assert_allclose(block.Z @ block.Z.T, Xr @ Xr.T, atol=1e-8)
+    new = encode_newdata(design, data.head(5).assign(z=2 * data["z"].head(5)), None)
+    np.testing.assert_allclose(new.blocks[0].Z, 2 * block.Z[:5], atol=1e-12)

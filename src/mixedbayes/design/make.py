@@ -18,7 +18,7 @@ from .autocor import encode_autocor
 from .blocks import Design, RandomBlock
 from .columns import drop_missing, required_columns
 from .matrices import evaluate, model_matrix, offset
-from .random import check_ids, random_blocks
+from .random import check_ids, random_blocks, with_numeric_by
 from .response import encode_response
 from .smooth_transforms import smooth_labels, with_transforms
 
@@ -53,8 +53,8 @@ def make_design(
     Design
     """
     family = get_family(family)
-    formula = parse_model_formula(formula)
     check_data(data, "data")
+    formula = with_numeric_by(parse_model_formula(formula), data)
     context = with_transforms(context)
     columns = required_columns(formula, data, context)
     clean = drop_missing(data, columns, dropna)

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormulaError
-from ..formula import GroupTerm
-from ..formula.special import GPTerm
+from ..formula import Formula, GroupTerm
+from ..formula.special import GPTerm, SmoothTerm
+from ..formula.terms import RandomPart
 from .blocks import RandomBlock
 from .columns import combine_factors
 from .hsgp import HSGPDomain
@@ -25,16 +26,8 @@ def random_blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: s
     the smooth's columns on that level's rows (zero elsewhere)."""
     block = _block(term, data, context, dpar)
     by = term.smooth.by if term.smooth is not None else None
-    if by is None:
+    if by is None or getattr(term.smooth, "numeric_by", False):
         return (block,)
-    if pd.api.types.is_numeric_dtype(data[by]) and not isinstance(
-        data[by].dtype, pd.CategoricalDtype
-    ):
-        raise FormulaError(
-            f"{term.smooth.text}: by = {by} is numeric; mixedbayes fits factor by (one smooth "
-            f"per level), not varying coefficients: convert {by!r} to text or a pandas "
-            "Categorical for one smooth per level"
-        )
     codes, levels = combine_factors(data, (by,))
     return tuple(
         dataclasses.replace(
@@ -44,6 +37,34 @@ def random_blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: s
             by_level=(by, level),
         )
         for i, level in enumerate(levels)
+    )
+
+
+def with_numeric_by(formula: Formula, data: pd.DataFrame) -> Formula:
+    """``formula`` with each ``s(x, by = z)`` whose ``z`` is a numeric column (not a
+    pandas Categorical) made a varying-coefficient smooth ``f(x) z`` (mgcv's numeric
+    ``by``): its fixed and penalized columns multiplied by ``z``, uncentred."""
+    parts = []
+    for part in formula.parts:
+        fixed, groups = part.fixed, []
+        for term in part.groups:
+            smooth = term.smooth
+            if isinstance(smooth, SmoothTerm) and smooth.by in data and _numeric(data[smooth.by]):
+                new = dataclasses.replace(smooth, numeric_by=True)
+                fixed = fixed.replace(smooth.fixed, new.fixed)
+                parts_ = (RandomPart(expr=new.random, correlated=False),)
+                term = dataclasses.replace(term, smooth=new, parts=parts_)
+            groups.append(term)
+        parts.append(dataclasses.replace(part, fixed=fixed, groups=tuple(groups)))
+    return dataclasses.replace(parts[0], dpars=tuple(parts[1:]))
+
+
+def _numeric(column: pd.Series) -> bool:
+    categorical = isinstance(column.dtype, pd.CategoricalDtype)
+    return (
+        pd.api.types.is_numeric_dtype(column)
+        and not categorical
+        and not (pd.api.types.is_bool_dtype(column))
     )
 
 

@@ -88,9 +88,9 @@ class SmoothBasis:
         ``"cr"``: ``F`` (k x k), knot values to second derivatives. ``"tp"``: ``UZ``
         ((len(knots) + 2) x k), radial and polynomial functions to the basis columns.
     constraint : numpy.ndarray
-        ``Z`` (k x (k - 1)) absorbing the centring constraint.
+        ``Z`` (k x (k - 1)) absorbing the centring constraint (the identity without it).
     transform : numpy.ndarray
-        ``U diag(D)`` ((k - 1) x (k - 1)) of ``smooth2random``.
+        ``U diag(D)`` ((k - 1) x (k - 1), k x k uncentred) of ``smooth2random``.
     penalty : numpy.ndarray
         The constrained, scaled penalty ``Z' S Z`` (mgcv's ``sm$S[[1]]``).
     """
@@ -111,7 +111,8 @@ class SmoothBasis:
 
     @property
     def n_fixed(self) -> int:
-        """Number of unpenalized columns (1: the linear trend; the constant is absorbed)."""
+        """Number of unpenalized columns (1: the linear trend, the constant absorbed; 2
+        uncentred)."""
         return self.transform.shape[1] - self.n_random
 
     def basis(self, x) -> np.ndarray:
@@ -145,7 +146,7 @@ class SmoothBasis:
         return self.constrained(x) @ self.transform[:, : self.n_random]
 
 
-def smooth_basis(x, k: int = 10, bs: str = "tp") -> SmoothBasis:
+def smooth_basis(x, k: int = 10, bs: str = "tp", centred: bool = True) -> SmoothBasis:
     """Build an mgcv smooth ``s(x, bs = bs, k = k)`` in mixed-model form.
 
     Parameters
@@ -156,6 +157,9 @@ def smooth_basis(x, k: int = 10, bs: str = "tp") -> SmoothBasis:
         Basis dimension (mgcv's ``k``), at least 3 and at most the number of unique x.
     bs : {"tp", "cr"}, default "tp"
         Thin-plate regression spline (m = 2) or cubic regression spline.
+    centred : bool, default True
+        Absorb the centring constraint (mgcv's default). False for a numeric ``by``,
+        which mgcv leaves unconstrained: the constant joins the unpenalized columns.
 
     Returns
     -------
@@ -195,13 +199,13 @@ def smooth_basis(x, k: int = 10, bs: str = "tp") -> SmoothBasis:
         X, coef_map, S = X / w, coef_map / w, S / np.outer(w, w)
     # smoothCon: penalty scaling, then the centring constraint by a Householder reflection.
     S = S * (np.abs(X).sum(axis=1).max() ** 2 / np.abs(S).sum(axis=0).max())
-    Z = _householder_first(X.mean(axis=0))[:, 1:]
+    Z = _householder_first(X.mean(axis=0))[:, 1:] if centred else np.eye(k)
     Sc = Z.T @ S @ Z
     Sc = (Sc + Sc.T) / 2
     # smooth2random: eigenvalues descending; the k - 2 positive ones are penalized.
     ev, U = np.linalg.eigh(Sc)
     ev, U = ev[::-1], _signed(U[:, ::-1])
-    d = np.ones(k - 1)
+    d = np.ones(Z.shape[1])
     d[: k - 2] = 1 / np.sqrt(ev[: k - 2])
     arrays = dict(knots=knots, coef_map=coef_map, constraint=Z, transform=U * d, penalty=Sc)
     for a in arrays.values():

@@ -32,22 +32,22 @@ def _columns(values: np.ndarray) -> FactorValues:
     )
 
 
-def _basis(x, k: int, bs: str, state: dict):
+def _basis(x, k: int, bs: str, centred: bool, state: dict):
     if "basis" not in state:
-        state["basis"] = smooth_basis(np.asarray(x, dtype=float), k, bs)
+        state["basis"] = smooth_basis(np.asarray(x, dtype=float), k, bs, centred)
     return state["basis"]
 
 
 @stateful_transform
-def smooth_fixed(x, k=10, bs="tp", _state=None, _metadata=None, _spec=None):
+def smooth_fixed(x, k=10, bs="tp", centred=True, _state=None, _metadata=None, _spec=None):
     """The unpenalized columns of ``s(x)`` (mgcv's ``Xf``)."""
-    return _columns(_basis(x, k, bs, _state).fixed(np.asarray(x, dtype=float)))
+    return _columns(_basis(x, k, bs, centred, _state).fixed(np.asarray(x, dtype=float)))
 
 
 @stateful_transform
-def smooth_random(x, k=10, bs="tp", _state=None, _metadata=None, _spec=None):
+def smooth_random(x, k=10, bs="tp", centred=True, _state=None, _metadata=None, _spec=None):
     """The penalized columns of ``s(x)``, scaled to an identity penalty (``Xr``)."""
-    return _columns(_basis(x, k, bs, _state).random(np.asarray(x, dtype=float)))
+    return _columns(_basis(x, k, bs, centred, _state).random(np.asarray(x, dtype=float)))
 
 
 @stateful_transform
@@ -85,7 +85,7 @@ def with_transforms(context) -> dict:
     return {**SMOOTH_CONTEXT, **(context or {})}
 
 
-_FIELD = re.compile(r"^(?:smooth_random|gp_basis)\([^)]*\)\[(\d+)\]$")
+_FIELD = re.compile(r"^(?:smooth_random|gp_basis)\([^)]*\)\[(\d+)\](?::\w+)?$")
 _T2_FIELD = re.compile(r"^t2_random\([^)]*penalty=(\d)\)\[(\d+)\]$")
 
 

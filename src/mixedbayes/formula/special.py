@@ -166,6 +166,9 @@ class SmoothTerm:
         ``s(x, by = f)``: one smooth per level of the factor ``f``, each with its own
         unpenalized part and sd, on the same basis (mgcv's factor ``by``; add ``f`` itself
         to the formula for the levels' means).
+    numeric_by : bool
+        ``by`` is a numeric column ``z`` (decided with the data): the smooth is
+        ``f(x) z``, mgcv's varying coefficient, with no centring constraint.
     """
 
     x: str
@@ -174,21 +177,29 @@ class SmoothTerm:
     name: str
     text: str
     by: str | None = None
+    numeric_by: bool = False
 
     @property
     def basis(self) -> str:
         """The fixed part's transform, ``smooth_fixed(x, ...)`` (without ``by``)."""
-        return f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r})"
+        return f"smooth_fixed({self.x}, k={self.k}, bs={self.bs!r}{self._centred})"
+
+    @property
+    def _centred(self) -> str:
+        return ", centred=False" if self.numeric_by else ""
 
     @property
     def fixed(self) -> str:
         """The fixed part's formulaic expression."""
-        return self.basis if self.by is None else f"{self.basis}:C({self.by})"
+        if self.by is None:
+            return self.basis
+        return f"{self.basis}:{self.by}" if self.numeric_by else f"{self.basis}:C({self.by})"
 
     @property
     def random(self) -> str:
         """The penalized part's formulaic expression (no intercept)."""
-        return f"0 + smooth_random({self.x}, k={self.k}, bs={self.bs!r})"
+        call = f"smooth_random({self.x}, k={self.k}, bs={self.bs!r}{self._centred})"
+        return f"0 + {call}:{self.by}" if self.numeric_by else f"0 + {call}"
 
     @property
     def randoms(self) -> tuple[str, ...]:
@@ -218,7 +229,10 @@ def smooth_term(chunk: str, text: str, taken: list[str]) -> tuple | None:
         raise FormulaError(f"{chunk!r} in {text!r}: s() takes one covariate, a column name")
     by = values.get("by")
     if by is not None and not isinstance(by, str):
-        raise FormulaError(f"{chunk!r} in {text!r}: by must be a column name (a factor)")
+        raise FormulaError(
+            f"{chunk!r} in {text!r}: by must be a column name (a factor, or a numeric column "
+            "for a varying coefficient)"
+        )
     k = values.get("k", 10)
     if not isinstance(k, int) or isinstance(k, bool) or k < 3:
         raise FormulaError(f"{chunk!r} in {text!r}: k must be a whole number >= 3")
