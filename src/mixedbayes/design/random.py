@@ -14,7 +14,7 @@ from ..errors import FormulaError
 from ..formula import Formula, GroupTerm
 from ..formula.special import GPTerm, SmoothTerm
 from ..formula.terms import RandomPart
-from .blocks import RandomBlock
+from .blocks import RandomBlock, blocks_by_id
 from .columns import combine_factors
 from .hsgp import HSGPDomain
 from .matrices import evaluate, model_matrix
@@ -26,7 +26,7 @@ def random_blocks(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: s
     the smooth's columns on that level's rows (zero elsewhere)."""
     block = _block(term, data, context, dpar)
     by = term.smooth.by if term.smooth is not None else None
-    if by is None or getattr(term.smooth, "numeric_by", False):
+    if by is None or term.smooth.numeric_by:  # only s() has a by
         return (block,)
     codes, levels = combine_factors(data, (by,))
     return tuple(
@@ -60,11 +60,10 @@ def with_numeric_by(formula: Formula, data: pd.DataFrame) -> Formula:
 
 
 def _numeric(column: pd.Series) -> bool:
-    categorical = isinstance(column.dtype, pd.CategoricalDtype)
-    return (
-        pd.api.types.is_numeric_dtype(column)
-        and not categorical
-        and not (pd.api.types.is_bool_dtype(column))
+    """Numbers, not a pandas Categorical or booleans (those are factors)."""
+    kind = column.dtype
+    return pd.api.types.is_numeric_dtype(kind) and not (
+        isinstance(kind, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(kind)
     )
 
 
@@ -118,11 +117,7 @@ def _block(term: GroupTerm, data: pd.DataFrame, context: Mapping, dpar: str = "m
 def check_ids(blocks, columns) -> None:
     """One grouping factor per brms ID; across parameters, every coefficient of a block
     with the ID (its effects then are one correlated vector with the other blocks')."""
-    users: dict[str, list[RandomBlock]] = {}
-    for block in blocks:
-        for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
-            users.setdefault(name, []).append(block)
-    for name, using in users.items():
+    for name, using in blocks_by_id(blocks).items():
         factors = {b.factors for b in using}
         if len(factors) > 1:
             shown = " and ".join(sorted(":".join(f) for f in factors))

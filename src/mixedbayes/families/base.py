@@ -211,23 +211,23 @@ class Family:
 @dataclass(frozen=True)
 class ScipyFamily(Family):
     """A family whose NumPy densities come from a frozen SciPy distribution per draw and
-    row, which ``_frozen(eta, aux)`` returns."""
+    row, which ``_frozen(eta, aux, trials)`` returns."""
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         raise NotImplementedError
 
     def logpdf(self, y, eta, aux, trials=None):
-        frozen = self._frozen(eta, aux)
+        frozen = self._frozen(eta, aux, trials)
         return frozen.logpmf(y) if self.discrete else frozen.logpdf(y)
 
     def logcdf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logcdf(y)
+        return self._frozen(eta, aux, trials).logcdf(y)
 
     def logsf(self, y, eta, aux, trials=None):
-        return self._frozen(eta, aux).logsf(y)
+        return self._frozen(eta, aux, trials).logsf(y)
 
     def ppf(self, q, eta, aux, trials=None):
-        return self._frozen(eta, aux).ppf(q)
+        return self._frozen(eta, aux, trials).ppf(q)
 
 
 _MAX_RATE = 1e15  # NumPy cannot draw Poisson counts near 1e19; R's rpois gives NA there

@@ -120,7 +120,7 @@ class SkewNormal(ScipyFamily):
         omega = sigma / sqrt(1 - 2 * delta**2 / np.pi)
         return mu - omega * delta * np.sqrt(2 / np.pi), omega
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         xi, omega = self._location_scale(self.mean(eta, aux), aux["sigma"], aux["alpha"])
         return stats.skewnorm(aux["alpha"], loc=xi, scale=omega)
 

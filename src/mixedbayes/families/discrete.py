@@ -51,7 +51,7 @@ class Bernoulli(_Latent):
 
 
 @dataclass(frozen=True)
-class Binomial(_Latent):
+class Binomial(_Latent, ScipyFamily):
     censorable = True
 
     def mean(self, eta, aux, trials=None):
@@ -62,17 +62,8 @@ class Binomial(_Latent):
         n = np.asarray(trials).round().astype(np.int64)
         return rng.binomial(n, self.inverse_link(eta)).astype(float)
 
-    def logpdf(self, y, eta, aux, trials=None):
-        return stats.binom.logpmf(y, trials, self.inverse_link(eta))
-
-    def logcdf(self, y, eta, aux, trials=None):
-        return stats.binom.logcdf(y, trials, self.inverse_link(eta))
-
-    def logsf(self, y, eta, aux, trials=None):
-        return stats.binom.logsf(y, trials, self.inverse_link(eta))
-
-    def ppf(self, q, eta, aux, trials=None):
-        return stats.binom.ppf(q, trials, self.inverse_link(eta))
+    def _frozen(self, eta, aux, trials=None):
+        return stats.binom(trials, self.inverse_link(eta))
 
     def distribution(self, eta, aux, design):
         if self.link == "logit":
@@ -88,7 +79,7 @@ class Poisson(ScipyFamily):
     def draw(self, rng, eta, aux, trials=None):
         return poisson_draws(rng, self.mean(eta, aux))
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         return stats.poisson(self.mean(eta, aux))
 
     def distribution(self, eta, aux, design):
@@ -103,7 +94,7 @@ class NegativeBinomial(ScipyFamily):
         shape = aux["shape"]  # gamma-Poisson mixture
         return poisson_draws(rng, rng.gamma(shape, self.mean(eta, aux) / shape))
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         shape = aux["shape"]
         return stats.nbinom(shape, shape / (shape + self.mean(eta, aux)))
 

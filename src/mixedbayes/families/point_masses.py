@@ -133,10 +133,8 @@ class PointMasses(Family):
             safe = pt.clip(value, low, min(high, 1e300))
             inner = pt.exp(pm.logcdf(base.distribution(eta, values, design), safe))
             inner = pt.switch(pt.le(value, low), 0.0, pt.switch(pt.ge(value, high), 1.0, inner))
-            p = values[self.zero]
-            at_one = p * values[self.one] if self.one else 0.0
-            total = (p - at_one) * pt.ge(value, 0) + (1 - p) * inner + at_one * pt.ge(value, 1)
-            return pt.log(total)
+            at_zero, at_one, inside = self._masses(values)
+            return pt.log(at_zero * pt.ge(value, 0) + inside * inner + at_one * pt.ge(value, 1))
 
         args = [aux[n] for n in names + masses]
         return pm.CustomDist.dist(eta, *args, logp=logp, logcdf=logcdf)

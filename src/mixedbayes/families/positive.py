@@ -26,7 +26,7 @@ class LogNormal(ScipyFamily):
     def mean(self, eta, aux, trials=None):
         return np.exp(self.inverse_link(eta) + aux["sigma"] ** 2 / 2)
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         return stats.lognorm(aux["sigma"], scale=np.exp(self.inverse_link(eta)))
 
     def draw(self, rng, eta, aux, trials=None):
@@ -38,7 +38,7 @@ class LogNormal(ScipyFamily):
 
 @dataclass(frozen=True)
 class Exponential(ScipyFamily):
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         return stats.expon(scale=self.inverse_link(eta))
 
     def draw(self, rng, eta, aux, trials=None):
@@ -53,7 +53,7 @@ class Weibull(ScipyFamily):
     def _scale(self, eta, aux):
         return self.inverse_link(eta) / special.gamma(1 + 1 / aux["shape"])
 
-    def _frozen(self, eta, aux):
+    def _frozen(self, eta, aux, trials=None):
         return stats.weibull_min(aux["shape"], scale=self._scale(eta, aux))
 
     def draw(self, rng, eta, aux, trials=None):

@@ -18,22 +18,14 @@ from __future__ import annotations
 import pymc as pm
 import pytensor.tensor as pt
 
-from ..design import Design, RandomBlock
+from ..design import Design
+from ..design.blocks import joint_labels
 from ..priors import PriorSet, vector_dist
 
 
 def coef_dim(group: str) -> str:
     """Name of the coefficient dimension of grouping factor ``group``."""
     return f"{group}__coef"
-
-
-def joint_labels(blocks: tuple[RandomBlock, ...]) -> list[str]:
-    """The coefficients of the blocks sharing an ID, prefixed by their dpar but mu's."""
-    return [
-        coef if block.dpar == "mu" else f"{block.dpar}_{coef}"
-        for block in blocks
-        for coef in block.coefs
-    ]
 
 
 def joint_coords(design: Design) -> dict[str, list[str]]:

@@ -68,7 +68,7 @@ def marginal_choice(design: Design, family, marginalize) -> str | None:
     if design.autocor is not None:
         return _with_autocor(design, family, marginalize)
     exact = _exact(design, family)
-    joint = {b.group for blocks in design.joint_blocks.values() for b in blocks}
+    joint = design.joint_groups
     if marginalize == "auto" or marginalize is True:
         candidates = [b for b in design.blocks if b.group not in joint]
         if exact and candidates:

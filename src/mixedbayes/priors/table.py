@@ -70,8 +70,7 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
     Gamma(0.01, 0.01).
     """
     scale, center = _response_scale(design, family)
-    joint = design.joint_blocks  # brms IDs across dpars: one LKJ per ID, not per block
-    in_joint = {block.group for blocks in joint.values() for block in blocks}
+    in_joint = design.joint_groups  # brms IDs across dpars: one LKJ per ID, not per block
     entries = []
     if family.response == "ordinal":
         thresholds = Prior("StudentT", nu=3, mu=0, sigma=2.5)
@@ -108,7 +107,7 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
             entries.append(PriorEntry(aux, None, None, aux_defaults[aux], "default"))
     for part in design.dpars:
         entries += _dpar_priors(part, family, scale, in_joint)
-    for blocks in joint.values():  # keyed by the first (mu's) block: ("cor", "g")
+    for blocks in design.joint_blocks.values():  # keyed by the first block: ("cor", "g")
         first = blocks[0]
         prior = Prior("LKJ", eta=1)
         entries.append(PriorEntry(first.prior_class("cor"), first.label, None, prior, "default"))

@@ -243,8 +243,11 @@ class _Parameters:
         self._parts = {part.dpar: part for part in design.dpars}
         self._aux_names = fit.model.family.aux
         self.beta = {part.dpar: self._fixed(part) for part in design.parts}  # (S, p) each
+        joint = design.joint_groups  # their unseen levels are drawn together below
         self.effects = {
-            block.group: self._random(block, design, rng, new_groups)
+            block.group: self._random(
+                block, design, rng, "population" if block.group in joint else new_groups
+            )
             for part in rows.values()
             for block in part.blocks
         }
@@ -279,14 +282,9 @@ class _Parameters:
         if new_groups == "population":
             return np.concatenate([r, np.zeros((r.shape[0], n_new, r.shape[2]))], axis=1)
         sd = self.values(f"sd_{block.group}")  # (S, k)
-        k = sd.shape[1]
         cor_name = f"cor_{block.group}"
-        cor = self.values(cor_name) if cor_name in self._posterior else np.eye(k)[None]
-        covariance = sd[:, :, None] * cor * sd[:, None, :]
-        chol = np.linalg.cholesky(covariance + 1e-12 * np.eye(k))
-        z = rng.standard_normal((r.shape[0], n_new, k))
-        new = np.einsum("snk,sjk->snj", z, chol)  # rows ~ N(0, covariance)
-        return np.concatenate([r, new], axis=1)
+        cor = self.values(cor_name) if cor_name in self._posterior else np.eye(sd.shape[1])[None]
+        return np.concatenate([r, _population_draws(sd, cor, n_new, rng)], axis=1)
 
     def _joint_new_levels(self, design, rows: dict[str, NewDesign], rng) -> None:
         """Unseen levels of factors whose effects are correlated across dpars (an ID):
@@ -297,10 +295,7 @@ class _Parameters:
             if n_new == 0:
                 continue
             sd = np.concatenate([self.values(f"sd_{b.group}") for b in blocks], axis=1)
-            covariance = sd[:, :, None] * self.values(f"cor_{name}") * sd[:, None, :]
-            chol = np.linalg.cholesky(covariance + 1e-12 * np.eye(sd.shape[1]))
-            z = rng.standard_normal((self.n_draws, n_new, sd.shape[1]))
-            drawn = np.einsum("snk,sjk->snj", z, chol)
+            drawn = _population_draws(sd, self.values(f"cor_{name}"), n_new, rng)
             start = 0
             for block in blocks:
                 k = len(block.coefs)
@@ -339,3 +334,11 @@ class _Parameters:
         if intercept is not None and "threshold" in intercept.dims:
             out["thresholds"] = self.values("Intercept")[:, None, :]
         return out
+
+
+def _population_draws(sd, cor, n_new: int, rng) -> np.ndarray:
+    """(S, n_new, k) effects of unseen levels, rows ~ N(0, S R S) per posterior draw."""
+    covariance = sd[:, :, None] * cor * sd[:, None, :]
+    chol = np.linalg.cholesky(covariance + 1e-12 * np.eye(sd.shape[1]))
+    z = rng.standard_normal((sd.shape[0], n_new, sd.shape[1]))
+    return np.einsum("snk,sjk->snj", z, chol)

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..graph import coef_dim, joint_labels
+from ..design.blocks import joint_labels
+from ..graph import coef_dim
 from .stats import COLUMNS, check_prob, summarize
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import make_design
+from ..design.blocks import blocks_by_id, joint_labels
 from ..design.make import as_frame, dpar_links, with_default_dpars
 from ..design.random import check_ids
 from ..errors import DataError, FormulaError
@@ -273,11 +274,7 @@ def _tagged(design, parts: dict, columns) -> dict[str, list]:
         for block in part.blocks
     ]
     check_ids(blocks, columns)
-    tagged: dict[str, list] = {}
-    for block in blocks:
-        for name in dict.fromkeys(i for i in block.coef_ids if i is not None):
-            tagged.setdefault(name, []).append(block)
-    return {name: members for name, members in tagged.items() if len(members) > 1}
+    return {name: found for name, found in blocks_by_id(blocks).items() if len(found) > 1}
 
 
 def _joint_effects(tagged: dict, sd, cor, truth: dict, rng) -> dict:
@@ -288,12 +285,9 @@ def _joint_effects(tagged: dict, sd, cor, truth: dict, rng) -> dict:
     out = {}
     for name, blocks in tagged.items():
         sds = np.concatenate([values.block_parameters(b, sd, {})[0] for b in blocks])
-        labels = [c if b.dpar == "mu" else f"{b.dpar}_{c}" for b in blocks for c in b.coefs]
+        labels = joint_labels(blocks)
         every = (tuple(range(len(labels))),)  # one correlated group over all the terms
-        joint = types.SimpleNamespace(
-            group=name, coefs=labels, corr_groups=every, correlated_groups=every
-        )
-        R = values.correlation(joint, cor.get(name))
+        R = values.correlation(name, labels, every, cor.get(name))
         u = rng.standard_normal((blocks[0].n_levels, len(labels)))
         u = u @ (np.diag(sds) @ np.linalg.cholesky(R)).T
         truth["cor"][name] = pd.DataFrame(R, labels, labels).to_dict()

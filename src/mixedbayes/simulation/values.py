@@ -118,14 +118,15 @@ def block_parameters(block, sd: Mapping, cor: Mapping) -> tuple[np.ndarray, np.n
     sds = np.array(list(named_values(f"sd[{group!r}]", spec, coefs, group=group).values()))
     if (sds < 0).any():
         raise DataError(f"sd[{group!r}] has a negative sd: {dict(zip(coefs, sds, strict=True))}")
-    return sds, correlation(block, cor.get(group))
+    return sds, correlation(group, coefs, block.corr_groups, cor.get(group))
 
 
-def correlation(block, value) -> np.ndarray:
-    """A checked k x k correlation matrix from a number, a matrix or None (identity)."""
-    group, coefs, k = block.group, list(block.coefs), len(block.coefs)
+def correlation(group: str, coefs, corr_groups, value) -> np.ndarray:
+    """A checked k x k correlation matrix of ``group``'s terms ``coefs`` (correlated
+    within each of ``corr_groups``) from a number, a matrix or None (identity)."""
+    coefs, k = list(coefs), len(coefs)
     allowed = np.zeros((k, k), dtype=bool)
-    for positions in block.corr_groups:
+    for positions in corr_groups:
         allowed[np.ix_(positions, positions)] = True
     if value is None:
         return np.eye(k)
@@ -134,7 +135,7 @@ def correlation(block, value) -> np.ndarray:
             raise DataError(f"cor[{group!r}] must be labelled by the terms {coefs}")
         value = value.loc[coefs, coefs].to_numpy()
     if np.ndim(value) == 0:
-        pairs = block.correlated_groups
+        pairs = [positions for positions in corr_groups if len(positions) > 1]
         if len(pairs) != 1 or len(pairs[0]) != 2:
             raise DataError(
                 f"cor[{group!r}] is one number, which needs exactly two correlated terms; "
