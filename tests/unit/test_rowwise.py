@@ -15,6 +15,7 @@ import mixedbayes as mb
 from conftest import full_Z, jittered_point, repeated_posterior, values_at
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.graph.marginal import marginal_choice
+from mixedbayes.graph.rowclasses import row_classes
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +72,33 @@ CASES = [
     ("y ~ x + (1 + x + v | g)", "~ v", False),  # three coefficients: batched Cholesky
     ("y | weights(w) ~ x + offset(v) + (1 + x | g) + (1 | h)", "~ v + (1 | h)", True),
 ]
+CLASS_CASES = [  # sigma constant on classes of rows: statistics instead of rows
+    ("y ~ x + (1 | g)", "~ h", False),
+    ("y | weights(w) ~ x + offset(v) + (1 + x | g)", "~ h", True),
+    ("y ~ 0 + x + (1 + x | g)", "~ 0 + h", False),
+    ("y | weights(w) ~ x + (1 + x + v | g)", "~ h", True),  # three coefficients: Cholesky
+]
 
 
 def model_of(data, formula, sigma):
     return mb.Model(formula if sigma is None else mb.bf(formula, sigma=sigma), data)
 
 
-@pytest.mark.parametrize("formula, sigma_formula, weighted", CASES)
+def uses_classes(model) -> bool:
+    design = model.design
+    sampled = [b for b in design.blocks if b.group != "g"]
+    return row_classes(design, design.block("g"), sampled) is not None
+
+
+@pytest.mark.parametrize("formula, sigma_formula, weighted", CASES + CLASS_CASES)
 def test_weighted_and_rowwise_marginal_density_matches_dense_normal(
     data, formula, sigma_formula, weighted
 ):
     model = model_of(data, formula, sigma_formula)
     design = model.design
     assert marginal_choice(design, model.family, "auto") == "g"
+    if sigma_formula is not None:
+        assert uses_classes(model) == ((formula, sigma_formula, weighted) in CLASS_CASES)
     pm_model = model.marginal_model("g")
     assert "r_g" not in pm_model.named_vars
     point = jittered_point(pm_model, seed=4, jitter=0.4)
@@ -133,13 +148,16 @@ def test_censoring_still_samples_every_effect(data):
         marginal_choice(model.design, model.family, True)
 
 
-def test_jax_rowwise_density_and_gradient_equal_c(data):
-    """Segment sums of weighted rows with sigma's own random effects, jitted (the batched
-    Cholesky of three or more coefficients is the correlated residuals' JAX test's)."""
+@pytest.mark.parametrize("sigma_formula", ["~ v + (1 | h)", "~ h"])
+def test_jax_rowwise_density_and_gradient_equal_c(data, sigma_formula):
+    """Segment sums of weighted rows with sigma's own random effects, and the class
+    statistics, jitted (the batched Cholesky of three or more coefficients is the correlated
+    residuals' JAX test's)."""
     from pymc.sampling.jax import get_jaxified_logp
 
     jax.config.update("jax_enable_x64", True)
-    model = model_of(data, "y | weights(w) ~ x + (1 + x | g)", "~ v + (1 | h)")
+    model = model_of(data, "y | weights(w) ~ x + (1 + x | g)", sigma_formula)
+    assert uses_classes(model) == (sigma_formula == "~ h")
     m = model.marginal_model("g")
     point = jittered_point(m, seed=9)
     logp = get_jaxified_logp(m)
@@ -151,18 +169,23 @@ def test_jax_rowwise_density_and_gradient_equal_c(data):
     np.testing.assert_allclose(flat, m.compile_dlogp()(point), rtol=1e-7, atol=1e-9)
 
 
-def test_conditional_draws_with_sigma_per_row(data):
+@pytest.mark.parametrize("sigma_formula", ["~ v", "~ h"])
+def test_conditional_draws_with_sigma_per_row(data, sigma_formula):
     """One parameter draw repeated: the effects of g are drawn from N(S Z'V^-1 e,
-    S - S Z'V^-1 Z S) with V = diag(sigma_i^2 / w_i) (dense Gaussian conditioning)."""
-    model = mb.Model(mb.bf("y | weights(w) ~ x + (1 + x | g)", sigma="~ v"), data)
+    S - S Z'V^-1 Z S) with V = diag(sigma_i^2 / w_i) (dense Gaussian conditioning), from
+    the rows (~ v) or the class statistics (~ h)."""
+    model = mb.Model(mb.bf("y | weights(w) ~ x + (1 + x | g)", sigma=sigma_formula), data)
+    assert uses_classes(model) == (sigma_formula == "~ h")
     design = model.design
+    sigma_part = design.dpars[0]
+    sigma_b = np.array([0.5, -0.3][: len(sigma_part.fixed_terms) - 1])
     n_draws = 4000
     sd, cor = np.array([0.8, 0.5]), np.array([[1.0, 0.3], [0.3, 1.0]])
     params = {
         "Intercept": 2.9,
         "b": np.array([0.3]),
         "sigma_Intercept": -0.4,
-        "sigma_b": np.array([0.5]),
+        "sigma_b": sigma_b,
         "sd_g": sd,
         "cor_g": cor,
     }
@@ -172,12 +195,16 @@ def test_conditional_draws_with_sigma_per_row(data):
         "sd_g": ["g__coef"],
         "cor_g": ["g__coef", "g__coef_"],
     }
-    coords = {"fixed_term": ["x"], "sigma_fixed_term": ["v"], "g__coef": ["Intercept", "x"]}
+    coords = {
+        "fixed_term": ["x"],
+        "sigma_fixed_term": list(sigma_part.fixed_terms[1:]),
+        "g__coef": ["Intercept", "x"],
+    }
     posterior = repeated_posterior(params, dims, coords, n_draws)
     draws = draw_random_effects(design, "g", posterior, random_seed=5)["r_g"]
     assert draws.dims == ("chain", "draw", "g", "g__coef")
     block = design.block("g")
-    sigma = np.exp(-0.4 + 0.5 * data["v"].to_numpy())
+    sigma = np.exp(-0.4 + sigma_part.X[:, 1:] @ sigma_b)
     e = design.y - 2.9 - 0.3 * design.X[:, 1]
     Z = full_Z(block)
     S = np.kron(np.outer(sd, sd) * cor, np.eye(block.n_levels))

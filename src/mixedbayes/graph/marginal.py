@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from ..design import Design, RandomBlock
 from ..errors import SamplingError
 from .autocor import same_levels
-from .marginal_op import level_inverses, marginal_logp
+from .marginal_op import level_inverses, marginal_logp, padded_levels
 from .rowwise import total_weight, whitened
 from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
@@ -177,22 +177,6 @@ def add_marginal_likelihood(
         minv = level_inverses(chol, sigma**2, ztz)[2]
         logp = logp + factors.correction(chols, sigma, minv, s, ue)
     return pm.Potential("marginal_loglik", logp)
-
-
-def padded_levels(n_levels: int, smallest: int = 32) -> int:
-    """The number of levels the per-level statistics are padded to, with zeros.
-
-    At least ``smallest``, then steps of a quarter octave (32, 40, 48, 56, 64, 80, ...),
-    so data sets with nearby numbers of levels (sleepstudy's 18 subjects and Oxboys's 26;
-    the folds of a k-fold cross-validation) share one compiled program
-    (:mod:`mixedbayes.sampling.programs`) for at most 25% more per-level work. A level
-    with ``Z_g = 0`` adds nothing to the marginal density: its ``log|M_g| = k log sigma^2
-    - log|S|`` cancels its share of ``(N - G k) log sigma^2 + G log|S|``, and its sums are 0.
-    """
-    if n_levels <= smallest:
-        return smallest
-    step = 2 ** (int(np.log2(n_levels - 1)) - 2)
-    return int(-(-n_levels // step) * step)
 
 
 class _Residual:

@@ -68,6 +68,22 @@ def marginal_terms(L, sigma, s, ee, ztz, n_obs, xp=np):
     )
 
 
+def padded_levels(n_levels: int, smallest: int = 32) -> int:
+    """The number of levels the per-level statistics are padded to, with zeros.
+
+    At least ``smallest``, then steps of a quarter octave (32, 40, 48, 56, 64, 80, ...),
+    so data sets with nearby numbers of levels (sleepstudy's 18 subjects and Oxboys's 26;
+    the folds of a k-fold cross-validation) share one compiled program
+    (:mod:`mixedbayes.sampling.programs`) for at most 25% more per-level work. A level
+    with ``Z_g = 0`` adds nothing to the marginal density: its ``log|M_g| = k log sigma^2
+    - log|S|`` cancels its share of ``(N - G k) log sigma^2 + G log|S|``, and its sums are 0.
+    """
+    if n_levels <= smallest:
+        return smallest
+    step = 2 ** (int(np.log2(n_levels - 1)) - 2)
+    return int(-(-n_levels // step) * step)
+
+
 class MarginalGaussian(Op):
     """``MarginalGaussian(ztz, n_obs)(L, sigma, s, ee)``: see the module docstring.
 

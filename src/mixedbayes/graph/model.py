@@ -117,8 +117,9 @@ def build_model(
             return joint.get(block.group) or _random_effects(block, priors, block.group in centered)
 
         sampled = [(block, effects(block)) for block in others]
+        fixed_at = {}  # a dpar's fixed part at given rows
         for part in design.dpars:  # distributional parameters with formulas
-            aux[part.dpar] = _dpar_values(part, priors, joint)
+            aux[part.dpar], fixed_at[part.dpar] = _dpar_values(part, priors, joint)
         aux.update({n: priors.get(n).create(n) for n in family.aux if n not in aux})
         if design.autocor is not None:  # residuals correlated within levels
             params = create_parameters(design.autocor, priors)
@@ -134,7 +135,8 @@ def build_model(
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)
             block = design.block(marginalize)
-            add_rowwise_marginal(design, block, integrated[marginalize], aux["sigma"], eta)
+            chol, sigma = integrated[marginalize], (aux["sigma"], fixed_at["sigma"])
+            add_rowwise_marginal(design, block, chol, sigma, eta, linear, sampled)
         else:
             block = design.block(marginalize)
             chol = integrated[marginalize]
@@ -145,16 +147,20 @@ def build_model(
 
 def _dpar_values(part: Design, priors: PriorSet, joint: dict):
     """A distributional parameter's value per row, ``inverse_link(X b + Z r + offset)``,
-    with its variables prefixed (``sigma_Intercept``, ``sigma_b``, ``sd_sigma_g``)."""
+    with its variables prefixed (``sigma_Intercept``, ``sigma_b``, ``sd_sigma_g``), and a
+    function of row indices giving the value at those rows from the fixed part alone."""
     slopes = [j for j, t in enumerate(part.fixed_terms) if t != "Intercept"]
     b = _slopes(part, priors, slopes)
     X, beta = _linear_fixed_effects(part, priors, part.X[:, slopes], b)
-    eta = matvec(X, beta) if X.shape[1] else pt.zeros(part.n_obs)
-    if part.offset is not None:
-        eta = eta + part.offset
+    offset = np.zeros(part.n_obs) if part.offset is None else part.offset
+
+    def at(rows):  # the fixed part alone at some rows (without random effects in part)
+        return TENSOR_INVERSE_LINKS[part.link](matvec(X[rows], beta) + offset[rows])
+
+    eta = (matvec(X, beta) if X.shape[1] else pt.zeros(part.n_obs)) + offset
     for block in part.blocks:
         eta = eta + _gather(block, joint.get(block.group) or _random_effects(block, priors))
-    return TENSOR_INVERSE_LINKS[part.link](eta)
+    return TENSOR_INVERSE_LINKS[part.link](eta), at
 
 
 def _slopes(design: Design, priors: PriorSet, slopes: list[int]):

@@ -17,11 +17,13 @@ rows' normalizing terms. Two cases:
   only ``N`` becomes ``sum(w)``. Small crossed factors are integrated along as without
   weights, and the conditional draws after sampling use the same scaled design.
 - **A formula for sigma** (:func:`add_rowwise_marginal`): ``sigma_i`` depends on parameters,
-  so ``Z~'Z~`` and the sums are formed in the graph at each evaluation (segment sums over the
-  rows: O(rows k^2), the cost of a sampled model's likelihood, with the integrated factor's
-  effects gone from the sampled parameters). Random effects in sigma's own formula are
-  sampled. Only the largest factor is integrated; :func:`draw_rowwise_effects` draws its
-  effects after sampling from ``N(M_g^-1 s_g, M_g^-1)``.
+  so ``Z~'Z~`` and the sums are formed in the graph at each evaluation: from statistics
+  per (level, class of rows) where sigma is constant on classes of rows
+  (:mod:`mixedbayes.graph.rowclasses`), else as segment sums over the rows (O(rows k^2), the
+  cost of a sampled model's likelihood, with the integrated factor's effects gone from the
+  sampled parameters). Random effects in sigma's own formula are sampled. Only the largest
+  factor is integrated; :func:`draw_rowwise_effects` draws its effects after sampling from
+  ``N(M_g^-1 s_g, M_g^-1)``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import scipy.sparse as sp
 
 from ..design import Design, RandomBlock
 from ..families.base import LINKS
-from .marginal_op import LOG_2PI, level_inverses
+from .marginal_op import LOG_2PI, level_inverses, padded_levels
+from .rowclasses import ClassStatistics, row_classes
 
 
 def whitened(design: Design) -> Design:
@@ -58,24 +61,31 @@ def total_weight(design: Design) -> float:
     return float(design.n_obs if weights is None else weights.sum())
 
 
-def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta):
-    """Add the marginal density with per-row ``sigma`` (a vector expression) as the
-    Potential ``marginal_loglik``; ``eta`` is the predictor without ``block``'s effects
-    (fixed part, offset and the sampled factors)."""
-    weights = design.additions.weights
-    w = np.ones(design.n_obs) if weights is None else weights
-    precision = w / sigma**2
-    root = pt.sqrt(precision)
-    e = (design.y - eta) * root
-    k, levels = len(block.coefs), block.n_levels
-    Z = [block.Z[:, j] * root for j in range(k)]
-    s = [_segment_sum(block, Z[j] * e) for j in range(k)]
-    lower = {(a, b): _segment_sum(block, Z[a] * Z[b]) for a in range(k) for b in range(a + 1)}
+def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta, linear, sampled):
+    """Add the marginal density with per-row sigma as the Potential ``marginal_loglik``.
+
+    ``sigma`` is ``(values, at)``: its vector expression over the rows and a function of
+    row indices giving its fixed part at those rows; ``eta`` is the predictor without
+    ``block``'s effects (fixed part ``linear = (X, beta)``, offset and the ``sampled``
+    factors). Where sigma is constant on classes of rows the sums come from statistics
+    (:mod:`mixedbayes.graph.rowclasses`), else from the rows.
+    """
+    sigma, sigma_at = sigma
+    found = row_classes(design, block, sampled)
+    if found is not None:
+        classes, first = found
+        X, beta = linear
+        stats = ClassStatistics(design, block, X, classes, padded_levels(block.n_levels))
+        minus2, lower, s = stats.terms(sigma_at(first), beta)
+        levels = stats.levels
+    else:
+        minus2, lower, s = _row_terms(design, block, sigma, eta)
+        levels = block.n_levels
+    k = len(block.coefs)
     ztz = pt.stack(  # (levels, k, k), each symmetric pair summed once
         [pt.stack([lower[max(a, b), min(a, b)] for b in range(k)], axis=-1) for a in range(k)],
         axis=-2,
     )
-    minus2 = (w * (LOG_2PI + pt.log(sigma**2))).sum() + (e**2).sum()
     if k <= 2:  # closed form, elementwise over the levels
         logdet_S, logdet_M, minv = level_inverses(chol, 1.0, ztz, k)
         explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
@@ -89,6 +99,21 @@ def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta):
     return pm.Potential("marginal_loglik", -0.5 * minus2)
 
 
+def _row_terms(design: Design, block: RandomBlock, sigma, eta) -> tuple:
+    """``(normalizer + e~'e~, Z~'Z~ entries {(a, b): per level}, s per coefficient)`` from
+    the rows scaled by their precisions (segment sums over the rows)."""
+    weights = design.additions.weights
+    w = np.ones(design.n_obs) if weights is None else weights
+    root = pt.sqrt(w / sigma**2)
+    e = (design.y - eta) * root
+    k = len(block.coefs)
+    Z = [block.Z[:, j] * root for j in range(k)]
+    s = [_segment_sum(block, Z[j] * e) for j in range(k)]
+    lower = {(a, b): _segment_sum(block, Z[a] * Z[b]) for a in range(k) for b in range(a + 1)}
+    minus2 = (w * (LOG_2PI + pt.log(sigma**2))).sum() + (e**2).sum()
+    return minus2, lower, s
+
+
 def _segment_sum(block: RandomBlock, values):
     """Per-level sums of a vector expression over the rows."""
     return pt.inc_subtensor(pt.zeros(block.n_levels)[block.index], values)
@@ -98,27 +123,23 @@ def draw_rowwise_effects(design: Design, block: RandomBlock, stacked, cov, rng, 
     """``(samples, levels, k)`` draws of ``block``'s effects given everything else, each
     draw with its own per-row sigma (from sigma's formula): ``N(M_g^-1 s_g, M_g^-1)``;
     ``stacked`` holds the draws along ``sample``, ``cov`` (samples, k, k) the effects'
-    prior covariance, ``chunk`` bounds the values held at once."""
+    prior covariance, ``chunk`` bounds the values held at once. ``M_g`` and ``s_g`` come
+    from the class statistics where the likelihood used them (:func:`row_classes`)."""
     sigma_part = next(p for p in design.dpars if p.dpar == "sigma")
-    weights = 1.0 if design.additions.weights is None else design.additions.weights
+    others = [b for b in design.blocks if b.group != block.group]
+    found = row_classes(design, block, others)
     n, k, levels = design.n_obs, len(block.coefs), block.n_levels
-    indicator = sp.csr_matrix((np.ones(n), (np.arange(n), block.index)), shape=(n, levels))
-    Z, n_samples = block.Z, stacked.sizes["sample"]
+    if found is None:
+        system, per_draw = _row_system(design, block, sigma_part), n * (10 * k * k)
+    else:
+        system, per_draw = _class_system(design, block, sigma_part, *found), levels * k * k
+    n_samples = stacked.sizes["sample"]
     out = np.empty((n_samples, levels, k))
-    step = max(1, chunk // (10 * n * k * k + levels * k * k))
+    step = max(1, chunk // (per_draw + levels * k * k))
     for start in range(0, n_samples, step):
         part = slice(start, min(start + step, n_samples))
-        e = design.y - linear_predictor(design, stacked, part, skip=block.group)
-        sigma = LINKS[sigma_part.link][1](linear_predictor(sigma_part, stacked, part))
-        precision = weights / sigma**2  # (c, n)
-        s = np.stack([(precision * Z[:, j] * e) @ indicator for j in range(k)], axis=-1)
-        M = np.linalg.inv(cov[part])[:, None].repeat(levels, axis=1)  # (c, G, k, k)
-        for a in range(k):
-            for b in range(a + 1):
-                cross = (precision * Z[:, a] * Z[:, b]) @ indicator
-                M[..., a, b] += cross
-                if b != a:
-                    M[..., b, a] += cross
+        s, M = system(stacked, part)
+        M += np.linalg.inv(cov[part])[:, None]  # (c, G, k, k)
         C = np.linalg.cholesky(M)
         mean = np.linalg.solve(M, s[..., None])[..., 0]
         noise = rng.standard_normal(mean.shape)[..., None]
@@ -126,22 +147,74 @@ def draw_rowwise_effects(design: Design, block: RandomBlock, stacked, cov, rng, 
     return out
 
 
-def linear_predictor(part: Design, stacked, draws: slice, skip: str | None = None):
-    """(draws, rows): a dpar's linear predictor on its training rows from posterior draws
-    (``stacked`` along ``sample``): offset, fixed effects (``Intercept``, ``b``;
-    ``sigma_Intercept``, ``sigma_b``) and every factor's ``r_<g>`` but ``skip``'s."""
+def _row_system(design: Design, block: RandomBlock, sigma_part: Design):
+    """``(s, Z~'Z~)`` per draw and level, (c, G, k) and (c, G, k, k), from the rows."""
+    weights = 1.0 if design.additions.weights is None else design.additions.weights
+    n, k, levels = design.n_obs, len(block.coefs), block.n_levels
+    indicator = sp.csr_matrix((np.ones(n), (np.arange(n), block.index)), shape=(n, levels))
+    Z = block.Z
+
+    def system(stacked, part):
+        e = design.y - linear_predictor(design, stacked, part, skip=block.group)
+        sigma = LINKS[sigma_part.link][1](linear_predictor(sigma_part, stacked, part))
+        precision = weights / sigma**2  # (c, n)
+        s = np.stack([(precision * Z[:, j] * e) @ indicator for j in range(k)], axis=-1)
+        M = np.zeros((*s.shape, k))
+        for a in range(k):
+            for b in range(a + 1):
+                M[..., a, b] = M[..., b, a] = (precision * Z[:, a] * Z[:, b]) @ indicator
+        return s, M
+
+    return system
+
+
+def _class_system(design: Design, block: RandomBlock, sigma_part: Design, classes, first):
+    """As :func:`_row_system`, from the class statistics (:mod:`mixedbayes.graph.rowclasses`):
+    one product of the statistics with ``kron(rho, (1, -delta))`` per draw."""
+    stats = ClassStatistics(design, block, design.X, classes, block.n_levels)
+    k, levels, pairs = len(block.coefs), block.n_levels, stats.pairs
+
+    def system(stacked, part):
+        beta = fixed_effect_draws(design, stacked, part)  # (c, p)
+        u = np.concatenate([np.ones((len(beta), 1)), stats.beta0 - beta], axis=1)
+        eta = linear_predictor(sigma_part, stacked, part, rows=first)
+        rho = 1.0 / LINKS[sigma_part.link][1](eta) ** 2  # (c, classes)
+        v = (rho[:, :, None] * u[:, None, :]).reshape(len(beta), -1)
+        per_level = (v @ stats.cells.T).reshape(len(beta), levels, -1)
+        M = np.empty((len(beta), levels, k, k))
+        for q, (a, b) in enumerate(pairs):
+            M[..., a, b] = M[..., b, a] = per_level[..., q]
+        return per_level[..., len(pairs) :], M
+
+    return system
+
+
+def fixed_effect_draws(part: Design, stacked, draws: slice) -> np.ndarray:
+    """(draws, p): a dpar's fixed effects in the order of its model matrix's columns."""
     p = part.prefix
-    eta = np.zeros((draws.stop - draws.start, part.n_obs))
-    if part.offset is not None:
-        eta += part.offset
-    for j, term in enumerate(part.fixed_terms):
+    columns = []
+    for term in part.fixed_terms:
         if term == "Intercept":
-            value = stacked[f"{p}Intercept"].values[draws]
+            columns.append(stacked[f"{p}Intercept"].values[draws])
         else:
-            value = stacked[f"{p}b"].sel({f"{p}fixed_term": term}).values[draws]
-        eta += value[:, None] * part.X[:, j]
+            columns.append(stacked[f"{p}b"].sel({f"{p}fixed_term": term}).values[draws])
+    return np.stack(columns, axis=1) if columns else np.zeros((draws.stop - draws.start, 0))
+
+
+def linear_predictor(
+    part: Design, stacked, draws: slice, skip: str | None = None, rows: np.ndarray | None = None
+):
+    """(draws, rows): a dpar's linear predictor on its training rows (or on ``rows`` of
+    them) from posterior draws (``stacked`` along ``sample``): offset, fixed effects
+    (``Intercept``, ``b``; ``sigma_Intercept``, ``sigma_b``) and every factor's ``r_<g>``
+    but ``skip``'s."""
+    rows = np.arange(part.n_obs) if rows is None else rows
+    eta = fixed_effect_draws(part, stacked, draws) @ part.X[rows].T
+    if part.offset is not None:
+        eta += part.offset[rows]
     for block in part.blocks:
         if block.group != skip:
             r = stacked[f"r_{block.group}"].transpose("sample", ...).values[draws]
-            eta += np.einsum("snk,nk->sn", r[:, block.index, :], block.Z)
+            index = block.index[rows]
+            eta += np.einsum("snk,nk->sn", r[:, index, :], block.Z[rows])
     return eta
