@@ -16,6 +16,8 @@ import mixedbayes as mb
 from conftest import jittered_point, repeated_posterior, values_at
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
+from mixedbayes.graph import rowclasses
+from mixedbayes.graph.ar1_statistics import AR1Statistics
 from mixedbayes.graph.autocor import autocorrelation, correlation_matrices
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.graph.marginal import marginal_choice
@@ -35,6 +37,22 @@ def data():
     frame["y"] = 1.0 + 0.5 * frame["x"] + rng.normal(0, 1, n)
     frame["h"] = rng.choice(["u", "v"], n)
     return frame
+
+
+@pytest.fixture(params=["statistics", "rows"])
+def ar1_path(request, monkeypatch):
+    """AR(1) with its factor integrated: from the statistics (graph/ar1_statistics.py), or
+    from the rows' innovations when the statistics are refused as too large."""
+    if request.param == "rows":
+        monkeypatch.setattr(rowclasses, "DENSE_CELLS", 0)
+        monkeypatch.setattr(rowclasses, "SMALL_CELLS", 0)
+    return request.param
+
+
+def uses_statistics(model, group="g") -> bool:
+    design = model.design
+    block = design.block(group)
+    return AR1Statistics.applies(design, block, [b for b in design.blocks if b is not block])
 
 
 def ma_infinity(phi, theta, max_lag, terms=400):
@@ -167,16 +185,19 @@ def test_auto_integrates_the_factor_with_the_levels_of_gr(data):
         marginal_choice(crossed.design, crossed.family, "h")
 
 
-@pytest.mark.parametrize("kind", ["ar", "arma"])
-def test_jax_log_density_and_gradient_match_pytensor(data, kind):
-    """AR(1)'s innovations (powers of a negative phi over the time gaps) and the dense path
-    of ma/arma/cosy (batched Cholesky), as the JAX samplers run them: jitted whole (op by
-    op, eagerly, the same check took 78 s of XLA compilation from a cold cache)."""
+@pytest.mark.parametrize("kind, crossed", [("ar", "+ (1 | h)"), ("arma", "+ (1 | h)"), ("ar", "")])
+def test_jax_log_density_and_gradient_match_pytensor(data, kind, crossed):
+    """AR(1)'s innovations (powers of a negative phi over the time gaps; with h sampled),
+    its statistics (without h), and the dense path of ma/arma/cosy (batched Cholesky), as
+    the JAX samplers run them: jitted whole (op by op, eagerly, the same check took 78 s of
+    XLA compilation from a cold cache)."""
     jax = pytest.importorskip("jax")
     from pymc.sampling.jax import get_jaxified_logp
 
     jax.config.update("jax_enable_x64", True)
-    m = mb.Model(f"y ~ x + (1 | g) + (1 | h) + {kind}(t, g)", data).marginal_model("g")
+    model = mb.Model(f"y ~ x + (1 | g) {crossed} + {kind}(t, g)", data)
+    assert uses_statistics(model) == (kind == "ar" and not crossed)
+    m = model.marginal_model("g")
     point = jittered_point(m, seed=2)
     point["ar_interval__"] = np.array(-0.8)  # negative phi: odd powers keep their sign
     logp = get_jaxified_logp(m)
@@ -191,10 +212,14 @@ def test_jax_log_density_and_gradient_match_pytensor(data, kind):
 @pytest.mark.parametrize(
     "kind, structure", [("ar", {"ar": 0.5}), ("arma", {"ar": -0.4, "ma": 0.5})]
 )
-def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, kind, structure):
+def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(
+    data, kind, structure, ar1_path
+):
     """u | e ~ N(S Z'V^-1 e, S - S Z'V^-1 Z S) with V = sigma^2 R + Z S Z' (all rows);
-    AR(1) draws through its innovations, ARMA through the dense factor of R."""
+    AR(1) draws from its statistics or through its innovations, ARMA through the dense
+    factor of R."""
     model = mb.Model(f"y ~ x + (1 + x | g) + {kind}(t, g)", data)
+    assert uses_statistics(model) == (kind == "ar" and ar1_path == "statistics")
     design = model.design
     n_draws = 4000
     sd, cor = np.array([0.7, 0.4]), np.array([[1.0, 0.3], [0.3, 1.0]])
@@ -291,10 +316,12 @@ def test_structure_correlation_matrix_pads_are_identity(data):
 
 
 @pytest.mark.parametrize("kind", ["ar", "arma"])
-def test_log_density_with_an_integrated_random_slope_matches_the_dense_normal(data, kind):
-    """AR(1) takes its innovations path (no R formed), ARMA the dense one: both equal
-    N(mu, sigma^2 R + Z S Z') with S from the sds and correlation at the point."""
+def test_log_density_with_an_integrated_random_slope_matches_the_dense_normal(data, kind, ar1_path):
+    """AR(1) takes its statistics or its innovations path (no R formed), ARMA the dense
+    one: each equals N(mu, sigma^2 R + Z S Z') with S from the sds and correlation at the
+    point."""
     model = mb.Model(f"y ~ x + (1 + x | g) + {kind}(t, g)", data)
+    assert uses_statistics(model) == (kind == "ar" and ar1_path == "statistics")
     m = model.marginal_model("g")
     point = jittered_point(m, seed=5)
     params = [n for n in ("ar", "ma") if n in m.named_vars]

@@ -31,6 +31,8 @@ import pytensor.tensor as pt
 from ..design import Design, RandomBlock
 from ..design.autocor import AutocorDesign
 from ..priors import PriorSet
+from .ar1_statistics import AR1Statistics
+from .marginal_op import padded_levels
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -128,14 +130,24 @@ def level_of_block(autocor: AutocorDesign, block: RandomBlock) -> np.ndarray:
     return block.index[autocor.rows[:, 0]]
 
 
-def add_autocor_likelihood(design: Design, params: dict, mu, sigma, integrated=None):
+def add_autocor_likelihood(
+    design: Design, params: dict, mu, sigma, integrated=None, linear=None, sampled=()
+):
     """Add the response's log density as the Potential ``autocor_loglik``.
 
     ``mu`` is the mean of each level's rows, (levels, T) as :func:`padded_predictor`
     gives it, ``sigma`` a scalar or one value per row; ``integrated`` is ``(block, chol)``
-    for a factor with the levels of ``gr`` whose effects are integrated out.
+    for a factor with the levels of ``gr`` whose effects are integrated out, ``linear``
+    ``(X, beta)`` the fixed part and ``sampled`` the factors whose effects are sampled.
+    AR(1) with an integrated factor and nothing else sampled reads statistics
+    (:mod:`mixedbayes.graph.ar1_statistics`).
     """
     autocor = design.autocor
+    if integrated is not None and AR1Statistics.applies(design, integrated[0], sampled):
+        block, chol = integrated
+        X, beta = linear
+        stats = AR1Statistics(design, block, X, padded_levels(block.n_levels))
+        return pm.Potential("autocor_loglik", stats.logp(params["ar"], sigma, chol, beta))
     rows = np.maximum(autocor.rows, 0)
     mask = autocor.mask.astype(float)
     sd = pt.as_tensor(sigma)

@@ -15,9 +15,16 @@ import numpy as np
 import xarray as xr
 
 from ..design import Design, RandomBlock
+from .ar1_statistics import AR1Statistics
 from .autocor import ar1_coefficients, ar1_innovations, correlation_matrices, level_of_block
 from .marginal import _cross, _level_crossproducts, _sums, integrated_along
-from .rowwise import draw_rowwise_effects, linear_predictor, whitened
+from .rowwise import (
+    draw_rowwise_effects,
+    fixed_effect_draws,
+    gaussian_draws,
+    linear_predictor,
+    whitened,
+)
 from .woodbury import SmallFactors
 
 _CHUNK = 20_000_000  # values per chunk of draws
@@ -225,6 +232,9 @@ def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, rand
     stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
     rng = np.random.default_rng(random_seed)
     n_samples, k = stacked.sizes["sample"], len(block.coefs)
+    if AR1Statistics.applies(design, block, [b for b in design.blocks if b is not block]):
+        values = _ar1_statistics_draws(design, block, stacked, rng)
+        return {f"r_{group}": _as_posterior(block, values, posterior)}
     params = {name: stacked[name].values for name in autocor.term.parameters}
     sigma = stacked["sigma"].values
     rows, mask = np.maximum(autocor.rows, 0), autocor.mask
@@ -257,6 +267,23 @@ def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, rand
     coords = {block.group: list(block.levels), f"{block.group}__coef": list(block.coefs)}
     coords |= {"chain": posterior.chain.values, "draw": posterior.draw.values}
     return {f"r_{group}": xr.DataArray(values, dims=dims, coords=coords)}
+
+
+def _ar1_statistics_draws(design: Design, block: RandomBlock, stacked, rng) -> np.ndarray:
+    """(samples, levels, k): the draws of :func:`draw_autocor_effects` from the AR(1)
+    statistics (:mod:`mixedbayes.graph.ar1_statistics`), a few draws' products at a time."""
+    stats = AR1Statistics(design, block, design.X, block.n_levels)
+    phi, sigma = stacked["ar"].values, stacked["sigma"].values
+    cov = _covariances(block, stacked)
+    out = np.empty((len(phi), block.n_levels, len(block.coefs)))
+    k = len(block.coefs)
+    step = max(1, _CHUNK // (4 * block.n_levels * (k * k + k)))
+    for start in range(0, len(phi), step):
+        part = slice(start, min(start + step, len(phi)))
+        beta = fixed_effect_draws(design, stacked, part)
+        s, M = stats.draws(phi[part], sigma[part], beta)
+        out[part] = gaussian_draws(s, M + np.linalg.inv(cov[part])[:, None], rng)
+    return out
 
 
 def _residual(design: Design, stacked, group: str, part: slice) -> np.ndarray:

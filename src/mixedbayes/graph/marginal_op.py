@@ -170,6 +170,28 @@ def level_inverses(L, var, ztz, k: int | None = None):
     return logdet_S, pt.log(det).sum(), minv
 
 
+def integrated_levels(chol, lower: dict, s: list, levels: int):
+    """``G log|S| + sum_g log|M_g| - sum_g s_g' M_g^-1 s_g`` for ``M_g = Q_g + S^-1``
+    (residual variances inside ``Q_g``; ``S = chol chol'``) from the entries of ``Q_g``,
+    ``lower[(a, b)]`` (a >= b) over the levels, and the sums ``s[a]``: closed form for one or
+    two coefficients, batched Cholesky factors beyond."""
+    k = len(s)
+    ztz = pt.stack(  # (levels, k, k), each symmetric pair summed once
+        [pt.stack([lower[max(a, b), min(a, b)] for b in range(k)], axis=-1) for a in range(k)],
+        axis=-2,
+    )
+    if k <= 2:  # elementwise over the levels
+        logdet_S, logdet_M, minv = level_inverses(chol, 1.0, ztz, k)
+        explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
+    else:
+        C = pt.linalg.cholesky(ztz + pt.linalg.inv(chol @ chol.T)[None])
+        logdet_M = 2.0 * pt.log(pt.diagonal(C, axis1=-2, axis2=-1)).sum()
+        logdet_S = 2.0 * pt.log(pt.abs(pt.diag(chol))).sum()
+        half = pt.linalg.solve_triangular(C, pt.stack(s, axis=1)[..., None], lower=True)
+        explained = (half**2).sum()
+    return levels * logdet_S + logdet_M - explained
+
+
 @jax_funcify.register(MarginalGaussian)
 def _jax_marginal(op, **kwargs):
     ztz = jnp.asarray(op.ztz)

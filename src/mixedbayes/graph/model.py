@@ -126,7 +126,7 @@ def build_model(
             with_chol = None if marginalize is None else (design.block(marginalize), chol_of)
             eta = padded_predictor(design.autocor, design, linear, sampled)
             mu = family.tensor_inverse_link(eta)
-            add_autocor_likelihood(design, params, mu, aux["sigma"], with_chol)
+            add_autocor_likelihood(design, params, mu, aux["sigma"], with_chol, linear, sampled)
         elif marginalize is None:
             for block, columns in sampled:
                 eta = eta + _gather(block, columns)

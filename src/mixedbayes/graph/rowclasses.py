@@ -14,20 +14,35 @@ is a sum over the classes of data constants computed once:
     sum_i w_i log(2 pi sigma_i^2) = sum_c W[c] log(2 pi sigma_c^2),   W[c] = sum w
 
 so a gradient costs O(levels x classes) dense products instead of O(rows) scatters (the
-statistics are laid out (levels, classes), which is used only while that is at most
-:data:`DENSE_CELLS` times the number of rows). Levels are padded as in
+statistics are laid out (levels, classes), which is used only while that is small
+(:func:`dense_enough`)). Levels are padded as in
 :func:`mixedbayes.graph.marginal.padded_levels`; a padded level's statistics are 0 and it adds
 exactly nothing.
+
+The same algebra serves AR(1) residuals (:func:`mixedbayes.graph.autocor.ar1_entries`):
+their precision's quadratic form is a sum over rows of products of a row with itself or
+with its predecessor, with coefficients that depend on ``phi`` only through the gap
+between the two rows, so the "classes" are (kind of product, gap). Hence the statistics
+are built from :class:`Entries`, terms of a bilinear form, not from rows.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pytensor.tensor as pt
 
 from ..design import Design, RandomBlock
+from .marginal_op import padded_levels
 
-DENSE_CELLS = 2  # (levels x classes) at most this many times the rows
+DENSE_CELLS = 2  # (levels x classes) at most this many times the rows,
+SMALL_CELLS = 2**16  # or at most this many
+
+
+def dense_enough(levels: int, classes: int, n_obs: int) -> bool:
+    """Whether a (levels, classes) layout of the statistics is used (:data:`DENSE_CELLS`)."""
+    return levels * classes <= max(DENSE_CELLS * n_obs, SMALL_CELLS)
 
 
 def row_classes(design: Design, block: RandomBlock, sampled) -> tuple | None:
@@ -40,64 +55,95 @@ def row_classes(design: Design, block: RandomBlock, sampled) -> tuple | None:
     part = parts[0]
     key = part.X if part.offset is None else np.column_stack([part.X, part.offset])
     _, first, classes = np.unique(key, axis=0, return_index=True, return_inverse=True)
-    if block.n_levels * len(first) > DENSE_CELLS * design.n_obs:
+    if not dense_enough(padded_levels(block.n_levels), len(first), design.n_obs):
         return None
     return classes.ravel(), first
 
 
+@dataclass(frozen=True)
+class Entries:
+    """The terms of ``x'Q y = sum_c rho_c sum_(e in c) weight_e (x_l y_r + x_r y_l) / 2``
+    over entries ``e`` with rows ``left`` (l) and ``right`` (r), each in a class ``c`` whose
+    coefficient ``rho_c`` depends on parameters; both rows of an entry are in one level."""
+
+    left: np.ndarray
+    right: np.ndarray
+    weight: np.ndarray
+    classes: np.ndarray
+    n_classes: int
+
+    @classmethod
+    def of_rows(cls, classes: np.ndarray, weight: np.ndarray) -> Entries:
+        """One entry per row (``x_i y_i``), in the row's class."""
+        rows = np.arange(len(classes))
+        return cls(rows, rows, weight, classes, int(classes.max()) + 1)
+
+    def products(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each entry's ``weight (x_l y_r + x_r y_l) / 2``."""
+        left, right = self.left, self.right
+        return self.weight * 0.5 * (x[left] * y[right] + x[right] * y[left])
+
+    def counts(self) -> np.ndarray:
+        """The entries' weights summed per class."""
+        return np.bincount(self.classes, self.weight, self.n_classes)
+
+
 class ClassStatistics:
-    """The data constants of the module docstring for ``block`` and the mean's fixed part ``X``
-    (rows of ``classes``, levels padded to ``levels``), laid out for one product each.
+    """The data constants of the module docstring for ``block``, the mean's fixed part ``X``
+    and the bilinear form of ``entries`` (levels padded to ``levels``), laid out for one
+    product each.
 
     With ``u = (1, -delta)`` and ``v = kron(rho, u)`` every per-level quantity is a row of
-    ``cells @ v``: the ``Z~'Z~`` entries (statistics in the ``1`` slot only) and the sums
-    ``s_a`` (``ZE`` in the ``1`` slot, ``ZX`` in the ``-delta`` slots); ``e~'e~`` is
-    ``sum_c rho_c u' gram_c u`` with ``gram_c`` the weighted Gram matrix of ``(e0, X)``.
+    ``cells @ v``: the ``Z'QZ`` entries (statistics in the ``1`` slot only) and the sums
+    ``s_a = Z_a'Qe`` (``ZE`` in the ``1`` slot, ``ZX`` in the ``-delta`` slots); ``e'Qe`` is
+    ``sum_c rho_c u' gram_c u`` with ``gram_c`` the Gram matrix of ``(e0, X)`` in class c.
     """
 
-    def __init__(self, design: Design, block: RandomBlock, X: np.ndarray, classes, levels: int):
-        weights = design.additions.weights
-        w = np.ones(design.n_obs) if weights is None else weights
+    def __init__(self, design: Design, block: RandomBlock, X: np.ndarray, entries, levels: int):
         y = design.y - (design.offset if design.offset is not None else 0.0)
         self.beta0 = np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else np.zeros(0)
         columns = np.column_stack([y - X @ self.beta0, X])  # (e0, X)
-        n_classes, k = int(classes.max()) + 1, len(block.coefs)
+        n_classes, k = entries.n_classes, len(block.coefs)
         self.levels, self.k = levels, k
         self.pairs = [(a, b) for a in range(k) for b in range(a + 1)]
-        cell = block.index.astype(np.int64) * n_classes + classes
-        Z = block.Z
-        products = [Z[:, a] * Z[:, b] for a, b in self.pairs]
-        cells = np.zeros((levels, len(self.pairs) + k, n_classes, columns.shape[1]))
-        for q, values in enumerate(products):
-            cells[:, q, :, 0] = _by_cell(cell, w * values, levels, n_classes)
+        cell = block.index[entries.left].astype(np.int64) * n_classes + entries.classes
+        Z, m = block.Z, columns.shape[1]
+
+        def by_cell(values):  # (levels, classes)
+            return np.bincount(cell, values, levels * n_classes).reshape(levels, n_classes)
+
+        cells = np.zeros((levels, len(self.pairs) + k, n_classes, m))
+        for q, (a, b) in enumerate(self.pairs):
+            cells[:, q, :, 0] = by_cell(entries.products(Z[:, a], Z[:, b]))
         for a in range(k):
             for j, x in enumerate(columns.T):
-                cells[:, len(self.pairs) + a, :, j] = _by_cell(
-                    cell, w * Z[:, a] * x, levels, n_classes
-                )
+                cells[:, len(self.pairs) + a, :, j] = by_cell(entries.products(Z[:, a], x))
         self.cells = cells.reshape(levels * cells.shape[1], -1)
-        m = columns.shape[1]
         self.gram = np.zeros((n_classes, m, m))
         for i in range(m):
             for j in range(i + 1):
-                gram = np.bincount(classes, w * columns[:, i] * columns[:, j], n_classes)
+                values = entries.products(columns[:, i], columns[:, j])
+                gram = np.bincount(entries.classes, values, n_classes)
                 self.gram[:, i, j] = self.gram[:, j, i] = gram
-        self.w = np.bincount(classes, w, n_classes)
 
-    def terms(self, sigma, beta) -> tuple:
-        """``(normalizer + e~'e~, Z~'Z~ entries {(a, b): per level}, s per coefficient)`` for
-        ``sigma`` one value per class and the mean's fixed effects ``beta``."""
-        rho = 1.0 / sigma**2
+    def terms(self, rho, beta) -> tuple:
+        """``(e'Qe, Z'QZ entries {(a, b): per level}, s per coefficient)`` for the class
+        coefficients ``rho`` and the mean's fixed effects ``beta``."""
         u = pt.concatenate([pt.ones((1,)), -(beta - self.beta0)])
         per_level = pt.dot(self.cells, (rho[:, None] * u[None, :]).flatten())
         per_level = per_level.reshape((self.levels, len(self.pairs) + self.k))
         lower = {pair: per_level[:, q] for q, pair in enumerate(self.pairs)}
         s = [per_level[:, len(self.pairs) + a] for a in range(self.k)]
         quadratic = (pt.dot(self.gram, u) * u[None, :]).sum(axis=1)  # u' gram_c u
-        minus2 = pt.dot(self.w, np.log(2.0 * np.pi) + pt.log(sigma**2)) + pt.dot(quadratic, rho)
-        return minus2, lower, s
+        return pt.dot(quadratic, rho), lower, s
 
-
-def _by_cell(cell, values, levels: int, n_classes: int) -> np.ndarray:
-    """Sums of ``values`` per (level, class), shape (levels, classes)."""
-    return np.bincount(cell, values, levels * n_classes).reshape(levels, n_classes)
+    def draws(self, rho: np.ndarray, beta: np.ndarray) -> tuple:
+        """NumPy, per draw: ``(s, Z'QZ)`` with shapes (c, G, k) and (c, G, k, k) for
+        ``rho`` (c, classes) and ``beta`` (c, p)."""
+        u = np.concatenate([np.ones((len(beta), 1)), self.beta0 - beta], axis=1)
+        v = (rho[:, :, None] * u[:, None, :]).reshape(len(beta), -1)
+        per_level = (v @ self.cells.T).reshape(len(beta), self.levels, -1)
+        M = np.empty((len(beta), self.levels, self.k, self.k))
+        for q, (a, b) in enumerate(self.pairs):
+            M[..., a, b] = M[..., b, a] = per_level[..., q]
+        return per_level[..., len(self.pairs) :], M

@@ -37,8 +37,8 @@ import scipy.sparse as sp
 
 from ..design import Design, RandomBlock
 from ..families.base import LINKS
-from .marginal_op import LOG_2PI, level_inverses, padded_levels
-from .rowclasses import ClassStatistics, row_classes
+from .marginal_op import LOG_2PI, integrated_levels, padded_levels
+from .rowclasses import ClassStatistics, Entries, row_classes
 
 
 def whitened(design: Design) -> Design:
@@ -75,35 +75,23 @@ def add_rowwise_marginal(design: Design, block: RandomBlock, chol, sigma, eta, l
     if found is not None:
         classes, first = found
         X, beta = linear
-        stats = ClassStatistics(design, block, X, classes, padded_levels(block.n_levels))
-        minus2, lower, s = stats.terms(sigma_at(first), beta)
+        entries = Entries.of_rows(classes, _weights(design))
+        stats = ClassStatistics(design, block, X, entries, padded_levels(block.n_levels))
+        var = sigma_at(first) ** 2  # per class
+        quadratic, lower, s = stats.terms(1.0 / var, beta)
+        minus2 = quadratic + pt.dot(entries.counts(), LOG_2PI + pt.log(var))
         levels = stats.levels
     else:
         minus2, lower, s = _row_terms(design, block, sigma, eta)
         levels = block.n_levels
-    k = len(block.coefs)
-    ztz = pt.stack(  # (levels, k, k), each symmetric pair summed once
-        [pt.stack([lower[max(a, b), min(a, b)] for b in range(k)], axis=-1) for a in range(k)],
-        axis=-2,
-    )
-    if k <= 2:  # closed form, elementwise over the levels
-        logdet_S, logdet_M, minv = level_inverses(chol, 1.0, ztz, k)
-        explained = sum((s[a] * minv[a, b] * s[b]).sum() for a in range(k) for b in range(k))
-    else:  # batched k x k Cholesky factors
-        C = pt.linalg.cholesky(ztz + pt.linalg.inv(chol @ chol.T)[None])
-        logdet_M = 2.0 * pt.log(pt.diagonal(C, axis1=-2, axis2=-1)).sum()
-        logdet_S = 2.0 * pt.log(pt.abs(pt.diag(chol))).sum()
-        half = pt.linalg.solve_triangular(C, pt.stack(s, axis=1)[..., None], lower=True)
-        explained = (half**2).sum()
-    minus2 = minus2 + levels * logdet_S + logdet_M - explained
+    minus2 = minus2 + integrated_levels(chol, lower, s, levels)
     return pm.Potential("marginal_loglik", -0.5 * minus2)
 
 
 def _row_terms(design: Design, block: RandomBlock, sigma, eta) -> tuple:
     """``(normalizer + e~'e~, Z~'Z~ entries {(a, b): per level}, s per coefficient)`` from
     the rows scaled by their precisions (segment sums over the rows)."""
-    weights = design.additions.weights
-    w = np.ones(design.n_obs) if weights is None else weights
+    w = _weights(design)
     root = pt.sqrt(w / sigma**2)
     e = (design.y - eta) * root
     k = len(block.coefs)
@@ -139,12 +127,32 @@ def draw_rowwise_effects(design: Design, block: RandomBlock, stacked, cov, rng, 
     for start in range(0, n_samples, step):
         part = slice(start, min(start + step, n_samples))
         s, M = system(stacked, part)
-        M += np.linalg.inv(cov[part])[:, None]  # (c, G, k, k)
-        C = np.linalg.cholesky(M)
-        mean = np.linalg.solve(M, s[..., None])[..., 0]
-        noise = rng.standard_normal(mean.shape)[..., None]
-        out[part] = mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise)[..., 0]
+        out[part] = gaussian_draws(s, M + np.linalg.inv(cov[part])[:, None], rng)
     return out
+
+
+def gaussian_draws(s: np.ndarray, M: np.ndarray, rng) -> np.ndarray:
+    """One draw from ``N(M^-1 s, M^-1)`` per leading index: ``s`` (..., k), ``M`` (..., k, k);
+    elementwise for one or two coefficients (NumPy's batched solves of 1 x 1 and 2 x 2
+    systems cost more than the arithmetic)."""
+    noise = rng.standard_normal(s.shape)
+    if s.shape[-1] == 1:
+        m = M[..., 0, 0]
+        return (s[..., 0] / m + noise[..., 0] / np.sqrt(m))[..., None]
+    if s.shape[-1] == 2:  # M = C C', C = [[c11, 0], [c21, c22]]; mean + C'^-1 noise
+        m11, m21, m22 = M[..., 0, 0], M[..., 1, 0], M[..., 1, 1]
+        det = m11 * m22 - m21**2
+        c11 = np.sqrt(m11)
+        c21 = m21 / c11
+        c22 = np.sqrt(m22 - c21**2)
+        second = noise[..., 1] / c22
+        first = (noise[..., 0] - c21 * second) / c11
+        mean0 = (m22 * s[..., 0] - m21 * s[..., 1]) / det
+        mean1 = (m11 * s[..., 1] - m21 * s[..., 0]) / det
+        return np.stack([mean0 + first, mean1 + second], axis=-1)
+    C = np.linalg.cholesky(M)
+    mean = np.linalg.solve(M, s[..., None])[..., 0]
+    return mean + np.linalg.solve(np.swapaxes(C, -1, -2), noise[..., None])[..., 0]
 
 
 def _row_system(design: Design, block: RandomBlock, sigma_part: Design):
@@ -171,22 +179,20 @@ def _row_system(design: Design, block: RandomBlock, sigma_part: Design):
 def _class_system(design: Design, block: RandomBlock, sigma_part: Design, classes, first):
     """As :func:`_row_system`, from the class statistics (:mod:`mixedbayes.graph.rowclasses`):
     one product of the statistics with ``kron(rho, (1, -delta))`` per draw."""
-    stats = ClassStatistics(design, block, design.X, classes, block.n_levels)
-    k, levels, pairs = len(block.coefs), block.n_levels, stats.pairs
+    entries = Entries.of_rows(classes, _weights(design))
+    stats = ClassStatistics(design, block, design.X, entries, block.n_levels)
 
     def system(stacked, part):
-        beta = fixed_effect_draws(design, stacked, part)  # (c, p)
-        u = np.concatenate([np.ones((len(beta), 1)), stats.beta0 - beta], axis=1)
         eta = linear_predictor(sigma_part, stacked, part, rows=first)
         rho = 1.0 / LINKS[sigma_part.link][1](eta) ** 2  # (c, classes)
-        v = (rho[:, :, None] * u[:, None, :]).reshape(len(beta), -1)
-        per_level = (v @ stats.cells.T).reshape(len(beta), levels, -1)
-        M = np.empty((len(beta), levels, k, k))
-        for q, (a, b) in enumerate(pairs):
-            M[..., a, b] = M[..., b, a] = per_level[..., q]
-        return per_level[..., len(pairs) :], M
+        return stats.draws(rho, fixed_effect_draws(design, stacked, part))
 
     return system
+
+
+def _weights(design: Design) -> np.ndarray:
+    weights = design.additions.weights
+    return np.ones(design.n_obs) if weights is None else weights
 
 
 def fixed_effect_draws(part: Design, stacked, draws: slice) -> np.ndarray:
