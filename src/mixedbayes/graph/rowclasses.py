@@ -37,11 +37,12 @@ from ..design import Design, RandomBlock
 from .marginal_op import padded_levels
 
 DENSE_CELLS = 2  # (levels x classes) at most this many times the rows,
-SMALL_CELLS = 2**16  # or at most this many
+SMALL_CELLS = 2**12  # or at most this many (a product of a few microseconds)
 
 
 def dense_enough(levels: int, classes: int, n_obs: int) -> bool:
-    """Whether a (levels, classes) layout of the statistics is used (:data:`DENSE_CELLS`)."""
+    """Whether a (levels, classes) layout of the statistics is used: its product per
+    gradient costs about what a pass over the rows costs, or little in any case."""
     return levels * classes <= max(DENSE_CELLS * n_obs, SMALL_CELLS)
 
 
