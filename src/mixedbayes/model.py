@@ -253,6 +253,7 @@ class Model:
             progressbar=progressbar,
             target_accept=target_accept,
             cores=cores,
+            dense_mass=self._dense_mass(group),
         )
         if group is not None:
             posterior = idata.posterior
@@ -263,6 +264,15 @@ class Model:
         fit = Fit(self, idata)
         warn_if_unreliable(fit)
         return fit
+
+    def _dense_mass(self, group: str | None) -> bool:
+        """A full mass matrix for correlated residuals integrated with their factor and no
+        other random effects: the few parameters left are strongly correlated (sigma and
+        phi at 0.85 on GPA's AR(1)), which a diagonal one crosses slowly (min bulk ESS
+        1,626 against 4,027 with a dense one, same draws; benchmarks/analysis.md)."""
+        design = self.design
+        blocks = [b for part in (design, *design.dpars) for b in part.blocks]
+        return design.autocor is not None and group is not None and len(blocks) == 1
 
     def __repr__(self) -> str:
         groups = ", ".join(f"{b.group} ({b.n_levels})" for b in self.design.blocks)

@@ -436,3 +436,13 @@ def test_unstr_results_name_time_pairs_and_check_new_times(data):
         fit.predict(new.assign(t=[1, 7]), kind="response")
     with pytest.warns(UserWarning, match="with a random intercept of 'g' is not identified"):
         mb.Model("y ~ x + (1 | g) + unstr(t, g)", data)
+
+
+def test_a_dense_mass_matrix_only_where_the_structure_is_integrated_alone(data):
+    """numpyro adapts a full mass matrix for the few, correlated parameters of a model whose
+    factor is integrated with the residuals (sigma, phi, sd); never with per-level effects
+    still sampled, nor without a structure."""
+    assert mb.Model("y ~ x + (1 | g) + ar(t, g)", data)._dense_mass("g")
+    assert not mb.Model("y ~ x + (1 | g) + ar(t, g)", data)._dense_mass(None)
+    assert not mb.Model("y ~ x + (1 | g) + (1 | h) + ar(t, g)", data)._dense_mass("g")
+    assert not mb.Model("y ~ x + (1 | g)", data)._dense_mass("g")

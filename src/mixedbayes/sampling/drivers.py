@@ -84,11 +84,13 @@ def sample(
     progressbar: bool,
     target_accept: float,
     cores: int | None,
+    dense_mass: bool = False,
 ) -> az.InferenceData:
     """Run NUTS on ``model``; the same ``random_seed`` gives the same draws.
 
     ``model`` may be a function that builds it, called only after the arguments are
-    checked, so a bad argument fails before any PyTensor work.
+    checked, so a bad argument fails before any PyTensor work. ``dense_mass`` asks
+    numpyro's NUTS for a full mass matrix (the other samplers keep their own).
     """
     draws = check_count("draws", draws, 1)
     tune = check_count("tune", tune, 0)
@@ -118,7 +120,7 @@ def sample(
     )
     if nuts_sampler == "numpyro":
         starts = starting_points(model, chains, random_seed, transformed=True)
-        return sample_numpyro(model, starts, cores=cores, **common)
+        return sample_numpyro(model, starts, cores=cores, dense_mass=dense_mass, **common)
     common["compute_convergence_checks"] = False  # PyMC's; Fit.diagnostics() does ours
     if nuts_sampler == "nutpie":  # nutpie takes no starting points
         with model:

@@ -106,11 +106,14 @@ def initial_inverse_mass(gradient):
     return jnp.clip(1.0 / jnp.maximum(jnp.abs(gradient), 1e-300), 1e-10, 1.0)
 
 
-def initial_state(potential, init, key, *, tune: int, target_accept: float, scaled=True):
+def initial_state(
+    potential, init, key, *, tune: int, target_accept: float, scaled=True, dense_mass=False
+):
     """numpyro's NUTS state at ``init`` and its transition ``sample_kernel(state)``.
 
     With ``scaled`` the warm-up starts from :func:`initial_inverse_mass` at ``init``,
-    otherwise from numpyro's identity. Traceable (``jit``, ``vmap``, ``pmap``).
+    otherwise from numpyro's identity; ``dense_mass`` adapts a full mass matrix (from that
+    diagonal). Traceable (``jit``, ``vmap``, ``pmap``).
     """
     import jax
     from jax.flatten_util import ravel_pytree
@@ -120,11 +123,14 @@ def initial_state(potential, init, key, *, tune: int, target_accept: float, scal
     if scaled:
         flat, unravel = ravel_pytree(init)
         inverse_mass = initial_inverse_mass(jax.grad(lambda x: potential(unravel(x)))(flat))
+        if dense_mass:
+            inverse_mass = jax.numpy.diag(inverse_mass)
     init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
     state = init_kernel(
         init,
         num_warmup=tune,
         inverse_mass_matrix=inverse_mass,
+        dense_mass=dense_mass,
         target_accept_prob=target_accept,
         max_tree_depth=MAX_TREE_DEPTH,
         rng_key=key,
@@ -132,7 +138,7 @@ def initial_state(potential, init, key, *, tune: int, target_accept: float, scal
     return state, sample_kernel
 
 
-def nuts_chain(potential, *, tune: int, draws: int, target_accept: float):
+def nuts_chain(potential, *, tune: int, draws: int, target_accept: float, dense_mass=False):
     """``run(key, init) -> (draws, stats)``: one NUTS chain as a JAX function.
 
     numpyro's NUTS kernel (``numpyro.infer.hmc.hmc``) with its windowed adaptation, from
@@ -144,7 +150,7 @@ def nuts_chain(potential, *, tune: int, draws: int, target_accept: float):
 
     def run(key, init):
         state, sample_kernel = initial_state(
-            potential, init, key, tune=tune, target_accept=target_accept
+            potential, init, key, tune=tune, target_accept=target_accept, dense_mass=dense_mass
         )
         buffers = jax.tree_util.tree_map(
             lambda x: jax.numpy.zeros((draws, *jax.numpy.shape(x)), jax.numpy.result_type(x)),
@@ -176,19 +182,23 @@ def _field(state, name: str):
     return state
 
 
-def _runner(logp: Program, *, tune, draws, target_accept, method):
+def _runner(logp: Program, *, tune, draws, target_accept, method, dense_mass=False):
     """``run(keys, inits, data)`` for all chains, built once per program and setting (kept
     on the program, so a second data set of the same shape reuses its compiled code)."""
     import jax
 
-    setting = ("nuts", tune, draws, float(target_accept), method)
+    setting = ("nuts", tune, draws, float(target_accept), method, bool(dense_mass))
     if setting in logp.compiled:
         return logp.compiled[setting]
 
     def one(key, init, data):
         bound = logp.bind(data)
         chain = nuts_chain(
-            lambda x: -bound(*x)[0], tune=tune, draws=draws, target_accept=target_accept
+            lambda x: -bound(*x)[0],
+            tune=tune,
+            draws=draws,
+            target_accept=target_accept,
+            dense_mass=dense_mass,
         )
         return chain(key, init)
 
@@ -233,10 +243,11 @@ def sample_numpyro(
     target_accept: float,
     cores: int | None,
     progressbar: bool,
+    dense_mass: bool = False,
 ) -> az.InferenceData:
     """NUTS draws of ``model`` from ``starts`` (transformed values by value-variable name, one
     dict per chain), as PyMC's InferenceData (posterior, sample_stats, observed_data,
-    constant_data)."""
+    constant_data); ``dense_mass`` adapts a full mass matrix."""
     import jax
     import numpyro
     from arviz.data.base import make_attrs
@@ -251,7 +262,14 @@ def sample_numpyro(
     method = chain_method(chains, cores)  # before JAX's first computation
     values = model.value_vars
     logp, logp_data = program(values, [model.logp()])
-    run = _runner(logp, tune=tune, draws=draws, target_accept=target_accept, method=method)
+    run = _runner(
+        logp,
+        tune=tune,
+        draws=draws,
+        target_accept=target_accept,
+        method=method,
+        dense_mass=dense_mass,
+    )
     (seed,) = _get_seeds_per_chain(random_seed, 1)
     keys = jax.random.split(jax.random.PRNGKey(seed), chains)
     init = [np.stack([start[v.name] for start in starts]) for v in values]
