@@ -38,7 +38,7 @@ def ar1_entries(autocor: AutocorDesign) -> tuple[Entries, np.ndarray]:
     ``gaps[i]``."""
     rows, mask = autocor.rows, autocor.mask
     following = mask[:, 1:]  # rows are packed at the front of each level
-    gaps, gap_class = np.unique(np.diagonal(autocor.lags, 1, 1, 2)[following], return_inverse=True)
+    gaps, gap_class = np.unique(_consecutive_gaps(autocor), return_inverse=True)
     current, previous = rows[:, 1:][following], rows[:, :-1][following]
     first = rows[mask[:, 0], 0]
     base = 1 + 3 * gap_class.ravel()
@@ -55,6 +55,11 @@ def ar1_entries(autocor: AutocorDesign) -> tuple[Entries, np.ndarray]:
         ),
         gaps.astype(float),
     )
+
+
+def _consecutive_gaps(autocor: AutocorDesign) -> np.ndarray:
+    """The time gap from each row that follows another of its level to that one."""
+    return np.diagonal(autocor.lags, 1, 1, 2)[autocor.mask[:, 1:]]
 
 
 def ar1_class_coefficients(phi, gaps: np.ndarray, xp=np):
@@ -83,7 +88,7 @@ class AR1Statistics:
         autocor = design.autocor
         if autocor.kind != "ar" or sampled or design.dpars:
             return False
-        n_classes = 1 + 3 * len(np.unique(np.diagonal(autocor.lags, 1, 1, 2)[autocor.mask[:, 1:]]))
+        n_classes = 1 + 3 * len(np.unique(_consecutive_gaps(autocor)))
         return rowclasses.dense_enough(padded_levels(block.n_levels), n_classes, design.n_obs)
 
     def logp(self, phi, sigma, chol, beta):

@@ -275,8 +275,8 @@ def _ar1_statistics_draws(design: Design, block: RandomBlock, stacked, rng) -> n
     stats = AR1Statistics(design, block, design.X, block.n_levels)
     phi, sigma = stacked["ar"].values, stacked["sigma"].values
     cov = _covariances(block, stacked)
-    out = np.empty((len(phi), block.n_levels, len(block.coefs)))
     k = len(block.coefs)
+    out = np.empty((len(phi), block.n_levels, k))
     step = max(1, _CHUNK // (4 * block.n_levels * (k * k + k)))
     for start in range(0, len(phi), step):
         part = slice(start, min(start + step, len(phi)))

@@ -157,7 +157,7 @@ def gaussian_draws(s: np.ndarray, M: np.ndarray, rng) -> np.ndarray:
 
 def _row_system(design: Design, block: RandomBlock, sigma_part: Design):
     """``(s, Z~'Z~)`` per draw and level, (c, G, k) and (c, G, k, k), from the rows."""
-    weights = 1.0 if design.additions.weights is None else design.additions.weights
+    weights = _weights(design)
     n, k, levels = design.n_obs, len(block.coefs), block.n_levels
     indicator = sp.csr_matrix((np.ones(n), (np.arange(n), block.index)), shape=(n, levels))
     Z = block.Z
