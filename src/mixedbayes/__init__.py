@@ -6,8 +6,14 @@
 >>> print(fit.summary())
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .datasets import list_datasets, load_dataset, read_r
 from .errors import (
+    ConvergenceWarning,
     DataError,
     FamilyError,
     FitFileError,
@@ -19,15 +25,37 @@ from .errors import (
     UnsafeFormulaError,
 )
 from .formula.distributional import bf
-from .io import load
-from .model import Model
-from .priors import Prior
-from .results import Fit
-from .results.checks import compare_fits
-from .results.diagnostics import ConvergenceWarning
-from .results.grid import datagrid
-from .simulation import simulate
 from .warmup import warmup
+
+if TYPE_CHECKING:  # imported on first use (below): PyMC and ArviZ take seconds to import
+    from .io import load
+    from .model import Model
+    from .priors import Prior
+    from .results import Fit
+    from .results.grid import datagrid
+    from .simulation import simulate
+
+# name -> module: imported when the name is first used, so `import mixedbayes` stays fast
+_LAZY = {
+    "Fit": ".results",
+    "Model": ".model",
+    "Prior": ".priors",
+    "datagrid": ".results.grid",
+    "load": ".io",
+    "simulate": ".simulation",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def compare(fits: dict, ic: str = "loo"):
@@ -47,6 +75,7 @@ def compare(fits: dict, ic: str = "loo"):
         ArviZ's comparison table (``rank, elpd_loo, p_loo, elpd_diff, weight, se, dse,
         warning, scale``), indexed by name.
     """
+    from .results.checks import compare_fits
     from .results.kfold import KFold, compare_kfold
 
     if fits and all(isinstance(value, KFold) for value in fits.values()):

@@ -42,3 +42,7 @@ class SamplingError(MixedBayesError, ValueError):
 class FitFileError(DataError):
     """A fit file cannot be loaded: not a mixedbayes fit, truncated, edited so that its
     parts disagree, or written in another format version."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A sampling diagnostic failed: the posterior summaries may not be trustworthy."""

@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 import re
 
-import formulaic
-
 from ..errors import FormulaError
 from .response import is_number, parse_response
 from .scan import call_argument, check_parentheses, pointer, scan, top_level_positions
@@ -135,6 +133,8 @@ def _check_syntax(expr: str, text: str, start: int | None, what: str) -> None:
 @functools.lru_cache(maxsize=1024)
 def _formulaic_error(expr: str) -> str | None:
     """formulaic's message for ``expr``, or None if it parses (cached: terms repeat a lot)."""
+    import formulaic  # imported on first use: `import mixedbayes` stays fast
+
     try:
         formulaic.Formula(expr)
     except Exception as error:  # formulaic raises several types; all mean "cannot parse"

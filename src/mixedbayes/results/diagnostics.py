@@ -18,14 +18,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..errors import ConvergenceWarning
 from ..sampling.numpyro_nuts import MAX_TREE_DEPTH  # blackjax's default too
 from .stats import summarize
 
 COLUMNS = ["check", "value", "threshold", "ok", "where", "advice"]
-
-
-class ConvergenceWarning(UserWarning):
-    """A sampling diagnostic failed: the posterior summaries may not be trustworthy."""
 
 
 _ADVICE = {
