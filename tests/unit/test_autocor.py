@@ -74,7 +74,7 @@ def test_parsing_reads_brms_arguments():
 @pytest.mark.parametrize(
     "formula, message",
     [
-        ("y ~ ar(t, g, p = 2)", "p = 2 is not supported"),
+        ("y ~ ar(t, g, p = 0)", "p must be a whole number >= 1"),
         ("y ~ ar(t, g, lag = 1)", "unknown argument 'lag'"),
         ("y ~ ar(t + 1, g)", "column names or numbers"),
         ("y ~ ar(t, g) + cosy(t, g)", "at most one correlation structure"),

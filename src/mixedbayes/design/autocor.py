@@ -60,6 +60,11 @@ class AutocorDesign:
         return self.term.kind
 
     @property
+    def ar1(self) -> bool:
+        """AR(1) (``ar()`` with p = 1), whose fast paths whiten rows or read statistics."""
+        return self.term.kind == "ar" and self.term.p == 1
+
+    @property
     def mask(self) -> np.ndarray:
         """(levels, T): True for real rows, False for padding."""
         return self.rows >= 0
@@ -95,6 +100,29 @@ def encode_autocor(
         lags = t[:, :, None] * len(points) + t[:, None, :]
     index = index.astype(np.int64)
     return AutocorDesign(term, index, tuple(levels), times, rows, lags, tuple(points))
+
+
+def check_orders(autocor: AutocorDesign) -> None:
+    """Refuse ARMA orders above 1 that the fitted rows cannot identify: the correlations
+    of a level's rows are those at its lags 1..L (L the widest time distance within any
+    level), L numbers, so ``p + q`` coefficients need ``p + q <= L`` (for AR(p), the
+    partial autocorrelations beyond lag L would not enter the likelihood at all).
+    Order-1 terms are left as they always were.
+
+    Raises
+    ------
+    DataError
+        Naming the term, its orders and L.
+    """
+    p, q = autocor.term.p, autocor.term.q
+    widest = int(autocor.lags.max(initial=0))
+    if max(p, q) > 1 and p + q > widest:
+        within = f"within a level of {autocor.term.gr!r}" if autocor.term.gr else "apart"
+        raise DataError(
+            f"{autocor.term.text}: {p + q} ARMA coefficients (p = {p}, q = {q}) need rows "
+            f"at least {p + q} time units apart {within}; the data's widest distance is "
+            f"{widest}, so lower the order"
+        )
 
 
 def _time_points(column: pd.Series, term: AutocorTerm, fitted: tuple[str, ...]):

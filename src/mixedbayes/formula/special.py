@@ -52,9 +52,10 @@ class AutocorTerm:
     @property
     def parameters(self) -> tuple[str, ...]:
         """The structure's parameters, which are also their prior classes: ``ar``,
-        ``ma``, ``cosy``, ``cortime`` (brms's, the correlation matrix of ``unstr``)."""
+        ``ma`` (a vector of ``p`` or ``q`` coefficients for an order above 1), ``cosy``,
+        ``cortime`` (brms's, the correlation matrix of ``unstr``)."""
         others = {"cosy": ("cosy",), "unstr": ("cortime",)}.get(self.kind, ())
-        return ("ar",) * self.p + ("ma",) * self.q + others
+        return ("ar",) * (self.p > 0) + ("ma",) * (self.q > 0) + others
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -75,11 +76,9 @@ def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
         if order in values:
             value = values[order]
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise FormulaError(f"{chunk!r} in {text!r}: {order} must be a whole number >= 1")
-            if value != 1:
                 raise FormulaError(
-                    f"{chunk!r} in {text!r}: mixedbayes fits orders p = 1 and q = 1 "
-                    f"(ar, ma, arma); {order} = {value} is not supported"
+                    f"{chunk!r} in {text!r}: {order} must be a whole number >= 1, got "
+                    f"{value!r} (a pure AR or MA structure is ar(p = ...) or ma(q = ...))"
                 )
             orders[order] = value
     for key in ("time", "gr"):
@@ -132,6 +131,10 @@ def _value(node: ast.expr, chunk: str, text: str):
         return node.id
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str):
         return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):  # -1: a number
+        value = _value(node.operand, chunk, text)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return -value
     raise FormulaError(
         f"{chunk!r} in {text!r}: arguments must be column names or numbers, "
         f"got {ast.unparse(node)!r}"

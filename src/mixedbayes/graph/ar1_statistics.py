@@ -86,7 +86,7 @@ class AR1Statistics:
     @staticmethod
     def applies(design: Design, block: RandomBlock, sampled) -> bool:
         autocor = design.autocor
-        if autocor.kind != "ar" or sampled or design.dpars:
+        if not autocor.ar1 or sampled or design.dpars:
             return False
         n_classes = 1 + 3 * len(np.unique(_consecutive_gaps(autocor)))
         return rowclasses.dense_enough(padded_levels(block.n_levels), n_classes, design.n_obs)

@@ -9,6 +9,11 @@ residual sd as in nlme and brms:
   (1 + theta^2)``, 0 beyond;
 - ``arma``, ARMA(1, 1): ``rho(1) = (1 + phi theta)(phi + theta) / (1 + 2 phi theta +
   theta^2)``, ``rho(h) = phi^(h - 1) rho(1)``;
+- orders above 1 (``ar(p = 2)``, ``ma(q = 2)``, ``arma(p = 2, q = 1)``): the exact ARMA(p, q)
+  autocorrelation of :mod:`mixedbayes.graph.arma`, with the coefficients ``ar`` and ``ma``
+  (dims ``ar_lag``, ``ma_lag``) made from sampled partial autocorrelations ``ar_pacf``,
+  ``ma_pacf`` in (-1, 1), so every draw is stationary and invertible; order-1 terms sample
+  ``ar`` and ``ma`` themselves (the partial autocorrelation is the coefficient);
 - ``cosy``, compound symmetry: ``rho(h) = c`` for every ``h > 0``;
 - ``unstr``, unstructured: ``R[i, j] = C[k_i, k_j]`` for the time points ``k`` of the rows,
   ``C`` the K x K correlation matrix ``cortime`` (LKJ prior, brms's class).
@@ -32,14 +37,24 @@ from ..design import Design, RandomBlock
 from ..design.autocor import AutocorDesign
 from ..priors import PriorSet
 from .ar1_statistics import AR1Statistics
+from .arma import arma_autocorrelation, pacf_to_coefficients
 from .marginal_op import padded_levels
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def autocorrelation(kind: str, params: dict, max_lag: int, xp=np):
+def autocorrelation(kind: str, params: dict, max_lag: int, xp=np, orders=None):
     """``rho(0), ..., rho(max_lag)`` along a last axis; ``params`` are scalars, or arrays
-    of draws (then shape ``(draws, max_lag + 1)``). Written once for NumPy and PyTensor."""
+    of draws (then shape ``(draws, max_lag + 1)``). Written once for NumPy and PyTensor.
+
+    ``orders`` is ``(p, q)`` (the kind's order-1 default if None); for order 1 the closed
+    forms above, else :func:`mixedbayes.graph.arma.arma_autocorrelation`, with ``ar``
+    and ``ma`` of order above 1 carrying their lags along a last axis."""
+    p, q = orders if orders is not None else ORDER_ONE[kind]
+    if max(p, q) > 1:
+        return arma_autocorrelation(
+            _lags(params, "ar", p, xp), _lags(params, "ma", q, xp), max_lag, xp
+        )
     h = np.arange(1, max_lag + 1, dtype=float)
     first = _first(kind, params)
     shape = xp.shape(first) if xp is np else ()
@@ -54,6 +69,17 @@ def autocorrelation(kind: str, params: dict, max_lag: int, xp=np):
         later = first * np.ones_like(h)
     ones = np.ones((*shape, 1)) if xp is np else pt.ones((1,))
     return xp.concatenate([ones, later], axis=-1)
+
+
+ORDER_ONE = {"ar": (1, 0), "ma": (0, 1), "arma": (1, 1), "cosy": (0, 0)}
+
+
+def _lags(params: dict, name: str, order: int, xp):
+    """``params[name]`` with its lags along a last axis (None for order 0)."""
+    if order == 0:
+        return None
+    value = params[name] if xp is not np else np.asarray(params[name], dtype=float)
+    return xp.expand_dims(value, -1) if order == 1 else value
 
 
 def _first(kind: str, params: dict):
@@ -76,7 +102,8 @@ def correlation_matrices(autocor: AutocorDesign, params: dict, xp=np):
         C = params["cortime"]
         acf = xp.reshape(C, (*xp.shape(C)[:-2], -1)) if xp is np else C.flatten()
     else:
-        acf = autocorrelation(autocor.kind, params, int(autocor.lags.max(initial=0)), xp)
+        max_lag = int(autocor.lags.max(initial=0))
+        acf = autocorrelation(autocor.kind, params, max_lag, xp, (autocor.term.p, autocor.term.q))
     keep = (autocor.mask[:, :, None] & autocor.mask[:, None, :]).astype(float)
     pad_eye = np.eye(autocor.rows.shape[1])[None] * (~autocor.mask)[:, :, None]
     return acf[..., autocor.lags] * keep + pad_eye
@@ -84,12 +111,27 @@ def correlation_matrices(autocor: AutocorDesign, params: dict, xp=np):
 
 def create_parameters(autocor: AutocorDesign, priors: PriorSet) -> dict:
     """The structure's PyMC variables (``ar``, ``ma``, ``cosy``; ``unstr``'s correlation
-    matrix ``cortime``, dims ``time_point``) from their priors."""
+    matrix ``cortime``, dims ``time_point``) from their priors. An ``ar`` or ``ma`` of
+    order above 1 is a Deterministic (dims ``ar_lag``, ``ma_lag``, labels 1..p) of the
+    partial autocorrelations ``ar_pacf``, ``ma_pacf``, which take the class's prior
+    (:func:`mixedbayes.graph.arma.pacf_to_coefficients`)."""
     if autocor.kind == "unstr":
         eta = priors.get("cortime").params.get("eta", 1.0)
         C = lkj_correlation("cortime", len(autocor.time_points), eta)
         return {"cortime": pm.Deterministic("cortime", C, dims=TIME_DIMS)}
-    return {name: priors.get(name).create(name) for name in autocor.term.parameters}
+    orders = {"ar": autocor.term.p, "ma": autocor.term.q}
+    params = {}
+    for name in autocor.term.parameters:
+        if orders.get(name, 1) == 1:
+            params[name] = priors.get(name).create(name)
+            continue
+        dim = f"{name}_lag"
+        pm.modelcontext(None).add_coord(dim, list(range(1, orders[name] + 1)))
+        pacf = priors.get(name).create(f"{name}_pacf", dims=dim)
+        sign = -1.0 if name == "ar" else 1.0
+        coefficients = pacf_to_coefficients(pacf, orders[name], pt, sign)
+        params[name] = pm.Deterministic(name, coefficients, dims=dim)
+    return params
 
 
 TIME_DIMS = ("time_point", "time_point_")
@@ -153,7 +195,7 @@ def add_autocor_likelihood(
     sd = pt.as_tensor(sigma)
     sd = sd[rows] * mask if sd.ndim == 1 else sd * mask
     residual = (autocor.padded(design.y) - mu) * mask
-    if autocor.kind == "ar":
+    if autocor.ar1:
         logp = _ar1_logp(autocor, params["ar"], sd, residual, integrated)
         return pm.Potential("autocor_loglik", logp - 0.5 * design.n_obs * LOG_2PI)
     R = correlation_matrices(autocor, params, xp=pt)

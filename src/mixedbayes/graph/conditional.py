@@ -248,7 +248,7 @@ def draw_autocor_effects(design: Design, group: str, posterior: xr.Dataset, rand
         sd = sigma[part, None, None]
         u = autocor.padded(_residual(design, stacked, group, part)) / sd  # (s, G, T)
         W = Z[None] / sd[..., None]  # (s, G, T, k)
-        if autocor.kind == "ar":  # innovations (O(rows)); else the dense factor of R
+        if autocor.ar1:  # innovations (O(rows)); else the dense factor of R
             a = ar1_coefficients(autocor, params["ar"][part, None, None])
             w, A = ar1_innovations(a, u), ar1_innovations(a, W, np, True)
         else:

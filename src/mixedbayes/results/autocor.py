@@ -26,7 +26,8 @@ _CHUNK = 4_000_000  # values of the (draws, levels, T, T) covariances per chunk
 
 def autocor_table(posterior: xr.Dataset, autocor: AutocorDesign | None, prob: float):
     """``term, estimate, sd, lower, upper, rhat, ess_bulk, ess_tail``: ``ar[1]``,
-    ``ma[1]``, ``cosy``, or for ``unstr`` one row per pair of time points,
+    ``ar[2]``, ... (one row per lag: the coefficients, not the partial autocorrelations),
+    ``ma[1]``, ..., ``cosy``, or for ``unstr`` one row per pair of time points,
     ``cortime[1,2]``."""
     if autocor is None:
         return pd.DataFrame(columns=["term", *COLUMNS])
@@ -38,8 +39,14 @@ def autocor_table(posterior: xr.Dataset, autocor: AutocorDesign | None, prob: fl
     for name in autocor.term.parameters:
         if name == "cortime":
             continue
+        draws, dim = posterior[name], f"{name}_lag"
+        if dim in draws.dims:  # order above 1: a coefficient per lag
+            for lag in draws[dim].values:
+                one = draws.sel({dim: lag}, drop=True)
+                rows.append(summarize(one, prob).assign(term=f"{name}[{lag}]"))
+            continue
         term = name if name == "cosy" else f"{name}[1]"
-        rows.append(summarize(posterior[name], prob).assign(term=term))
+        rows.append(summarize(draws, prob).assign(term=term))
     return pd.concat(rows, ignore_index=True)[["term", *COLUMNS]]
 
 
