@@ -1,7 +1,9 @@
 """Correlated residuals agree with nlme and recover simulated truth.
 
 References: tests/reference/autocor_smooth.json (``gpa_ar1``, ``sleep_ar1``: nlme::lme
-with ``correlation = corAR1(form = ~ time | g)``, REML), made by make_autocor_smooth.R.
+with ``correlation = corAR1(form = ~ time | g)``, REML), made by make_autocor_smooth.R;
+tests/reference/arma.json (``sleep_ar2``: ``corARMA(p = 2, form = ~ Days | Subject)``),
+made by make_arma.R.
 Rule (fixed before the run, as the lme4 agreement tests): each fixed effect within
 max(0.5 posterior sd, 2 reference SE) of nlme's; nlme's random-intercept sd, residual sd
 and Phi inside the 95% posterior intervals. Simulations: every true value inside its 99%
@@ -62,6 +64,33 @@ def test_ar1_agrees_with_nlme(name, data, formula):
     )
     phi = fit.autocor().set_index("term").loc["ar[1]"]
     within(phi["lower"], reference["Phi"], phi["upper"], "Phi")
+    assert np.isfinite(fit.loo().elpd_loo)
+
+
+def test_ar2_agrees_with_nlme():
+    """AR(2) on sleepstudy, the dense per-level path with the Subject intercepts
+    integrated, by the module's rule: fixed effects within max(0.5 sd, 2 SE) of nlme's,
+    nlme's intercept sd, residual sd, Phi1 and Phi2 inside the 95% intervals (of ``ar[1]``
+    and ``ar[2]``, the coefficients made from the sampled partial autocorrelations)."""
+    reference = json.loads((REFERENCE.parent / "arma.json").read_text())["sleep_ar2"]
+    formula = "Reaction ~ Days + (1 | Subject) + ar(Days, Subject, p = 2)"
+    fit = mb.Model(formula, load("sleepstudy")).fit(
+        draws=600, tune=500, chains=2, random_seed=7, progressbar=False
+    )
+    assert fit.posterior.attrs.get("marginalized")
+    fixef = fit.fixef().set_index("term")
+    for term, value in reference["fixef_py"].items():
+        allowed = max(0.5 * fixef.loc[term, "sd"], 2 * reference["fixef_se_py"][term])
+        assert abs(fixef.loc[term, "estimate"] - value) <= allowed, term
+    varcorr = fit.varcorr().set_index("group")
+    sigma = varcorr.loc["Residual"]
+    within(sigma["sd_lower"], reference["sigma"], sigma["sd_upper"], "sigma")
+    sd = varcorr.loc["Subject"]
+    within(sd["sd_lower"], reference["re_sd"]["Intercept"], sd["sd_upper"], "sd")
+    structure = fit.autocor().set_index("term")
+    for lag, value in enumerate(reference["Phi"], start=1):
+        row = structure.loc[f"ar[{lag}]"]
+        within(row["lower"], value, row["upper"], f"Phi{lag}")
     assert np.isfinite(fit.loo().elpd_loo)
 
 

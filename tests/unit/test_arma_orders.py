@@ -4,8 +4,13 @@ q = 1)``.
 References are independent of the code under test: the autocorrelation from the psi
 weights of the MA(infinity) form, computed as the impulse response of the ARMA filter
 (scipy.signal.lfilter) and summed over many terms; polynomial roots (numpy.roots) for
-stationarity; dense multivariate normal densities (scipy) and dense Gaussian conditioning.
+stationarity; dense multivariate normal densities (scipy) and dense Gaussian conditioning;
+nlme's corARMA correlation matrices and parameter transform (tests/reference/arma.json,
+made by make_arma.R).
 """
+
+import json
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -20,10 +25,11 @@ from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph.ar1_statistics import AR1Statistics
 from mixedbayes.graph.arma import arma_autocorrelation, pacf_to_coefficients
-from mixedbayes.graph.autocor import autocorrelation
+from mixedbayes.graph.autocor import autocorrelation, correlation_matrices
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.results.autocor import autocor_loglik
 
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "arma.json"
 ORDERS = [(2, 0), (0, 2), (2, 1), (1, 2), (3, 2), (4, 0), (0, 3)]
 
 
@@ -260,3 +266,32 @@ def test_response_draws_use_the_order_two_structure(data):
     V = _dense_covariance(data, [0.5, 0.3], None, 2.0)
     cov_se = np.sqrt((np.outer(np.diag(V), np.diag(V)) + V**2) / n_draws)
     assert np.all(np.abs(np.cov(draws.T) - V) < 5 * cov_se)
+
+
+def test_correlations_and_transform_are_nlmes():
+    """R's ARMAacf, and nlme's corMatrix of corARMA for one level with times 0, 1, 3, 4, 7
+    (gaps are lags) where nlme is right (not q > p >= 1, see make_arma.R); nlme's partial
+    autocorrelations tanh(u / 2) of its unconstrained parameters u map to the same
+    coefficients (AR with sign -1, MA with +1, as nlme's corStruct.c)."""
+    reference = json.loads(REFERENCE.read_text())
+    times = reference["times"]
+    level = pd.DataFrame({"t": times, "g": "a"})
+    for case in reference["cormatrix"]:
+        p, q, value = case["p"], case["q"], np.array(case["value"])
+        term = f"arma(t, g, p = {p}, q = {q})" if p and q else f"ar(t, g, p = {p})"
+        term = term if p else f"ma(t, g, q = {q})"
+        autocor = encode_autocor(parse_formula(f"y ~ {term}").autocor, level)
+        params = {"ar": value[:p], "ma": value[p:]}
+        params = {k: v[0] if len(v) == 1 else v for k, v in params.items() if len(v)}
+        acf = autocorrelation(autocor.kind, params, len(case["acf"]) - 1, orders=(p, q))
+        np.testing.assert_allclose(acf, case["acf"], atol=1e-9)
+        R = correlation_matrices(autocor, params)[0]
+        np.testing.assert_allclose(R, acf[np.abs(np.subtract.outer(times, times))])
+        if not 1 <= p < q:
+            np.testing.assert_allclose(R, np.array(case["matrix"]), atol=1e-9)
+        pacf = np.tanh(np.array(case["unconstrained"]) / 2.0)
+        if p:
+            np.testing.assert_allclose(pacf_to_coefficients(pacf[:p], p), value[:p], atol=1e-9)
+        if q:
+            theta = pacf_to_coefficients(pacf[p:], q, sign=1.0)
+            np.testing.assert_allclose(theta, value[p:], atol=1e-9)
