@@ -54,3 +54,29 @@ def test_each_chain_starts_from_its_own_gradient_scaled_mass_matrix():
     expected = numpyro_nuts.initial_inverse_mass(np.abs(starts / np.asarray(sds) ** 2))
     np.testing.assert_allclose(inverse_mass, expected, rtol=1e-6)
     assert not np.allclose(inverse_mass[0], inverse_mass[1])  # one per chain
+
+
+def test_small_data_compile_fast_and_large_data_with_xla_defaults():
+    limit = numpyro_nuts.FAST_COMPILE_LIMIT
+    small = [np.zeros((limit // 2, 1)), np.zeros(limit // 2)]
+    large = [np.zeros((limit // 2, 2)), np.zeros(1)]
+    fast = numpyro_nuts.FAST_COMPILE if jax.default_backend() == "cpu" else None
+    assert numpyro_nuts.compile_options(small) == fast
+    assert numpyro_nuts.compile_options(large) is None
+
+
+def test_options_compile_once_per_argument_shapes_and_give_the_same_values():
+    calls = []
+
+    def f(x, y):
+        calls.append(np.shape(x))
+        return {"s": jax.numpy.sin(x) * y}
+
+    run = numpyro_nuts.with_options(jax.jit(f), numpyro_nuts.FAST_COMPILE)
+    x = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(run(x, 2.0)["s"], 2.0 * np.sin(x))
+    np.testing.assert_allclose(run(x + 1.0, 3.0)["s"], 3.0 * np.sin(x + 1.0))
+    assert calls == [(5,)]  # traced once for both calls
+    run(np.zeros(3), 1.0)
+    assert calls == [(5,), (3,)]  # a new shape compiles anew
+    assert numpyro_nuts.with_options(f, None) is f
