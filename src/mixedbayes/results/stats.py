@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import arviz as az
 import numpy as np
 import pandas as pd
@@ -52,5 +54,21 @@ def summarize(draws: xr.DataArray, prob: float) -> pd.DataFrame:
 def _statistic(function, dataset: xr.Dataset, values: np.ndarray, **kwargs) -> np.ndarray:
     if values.shape[1] < 4:  # too few draws for rank-normalized statistics
         return np.full(int(np.prod(values.shape[2:], dtype=int)), np.nan)
-    result = function(dataset, **kwargs)["x"]
+    with _numpy_variances():
+        result = function(dataset, **kwargs)["x"]
     return np.asarray(result.values, dtype=float).reshape(-1)
+
+
+@contextmanager
+def _numpy_variances():
+    """ArviZ computes R-hat's and ESS's variances with Numba where it is installed, which
+    compiles them in each process (0.5 s, more than the statistics of a whole fit take with
+    NumPy); its own switch turns that off for the duration."""
+    from arviz.utils import Numba
+
+    flag = Numba.numba_flag
+    Numba.numba_flag = False
+    try:
+        yield
+    finally:
+        Numba.numba_flag = flag

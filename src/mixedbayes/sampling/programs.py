@@ -172,10 +172,15 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
     if graphs is None:
         graphs = _rewrite(inputs, data_vars, outputs)
         _write(path, graphs)
+    import jax
+
     pre_graph, fgraph = graphs
-    pre = jax_funcify(pre_graph) if pre_graph is not None else None
+    # jitted, so JAX traces each Python function once per argument types and process: a
+    # sampler that calls the log density in several places (its start, the mass matrix's
+    # scale, the leapfrog steps) and differentiates it reuses one trace
+    pre = jax.jit(jax_funcify(pre_graph)) if pre_graph is not None else None
     n_derived = len(pre_graph.outputs) if pre_graph is not None else 0
-    return Program(key=key, pre=pre, main=jax_funcify(fgraph), n_derived=n_derived)
+    return Program(key=key, pre=pre, main=jax.jit(jax_funcify(fgraph)), n_derived=n_derived)
 
 
 def _disk_path(key) -> str | None:
