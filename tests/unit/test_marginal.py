@@ -307,3 +307,25 @@ def test_jax_marginal_density_and_gradient_match_pytensor(data):
     np.testing.assert_allclose(float(value), m.compile_logp()(point), rtol=1e-8)
     flat = np.concatenate([np.ravel(g) for g in grads])
     np.testing.assert_allclose(flat, m.compile_dlogp()(point), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("q", [1, 3, woodbury.UNROLLED, woodbury.UNROLLED + 1])
+def test_woodbury_log_determinant_and_quadratic_form(q):
+    """Written out entry by entry up to UNROLLED rows, LAPACK's factorization beyond: both
+    give NumPy's log|P| and b'P^-1 b, and the same gradient."""
+    rng = np.random.default_rng(q)
+    A = rng.normal(size=(q, q))
+    P_value, b_value = A @ A.T + q * np.eye(q), rng.normal(size=q)
+    P, b = pt.dmatrix("P"), pt.dvector("b")
+    logdet, quadratic = woodbury.logdet_and_quadratic(P, b, q)
+    total = logdet + quadratic
+    f = pytensor.function([P, b], [logdet, quadratic, *pytensor.grad(total, [P, b])])
+    got_logdet, got_quadratic, grad_P, grad_b = f(P_value, b_value)
+    np.testing.assert_allclose(got_logdet, np.linalg.slogdet(P_value)[1], rtol=1e-12)
+    solved = np.linalg.solve(P_value, b_value)
+    np.testing.assert_allclose(got_quadratic, b_value @ solved, rtol=1e-10)
+    np.testing.assert_allclose(grad_b, 2.0 * solved, rtol=1e-9)
+    # d/dP of log|P| + b'P^-1 b on the lower triangle that the factorization reads
+    expected = np.linalg.inv(P_value) - np.outer(solved, solved)
+    expected = np.tril(expected + expected.T - np.diag(np.diag(expected)))
+    np.testing.assert_allclose(np.tril(grad_P), expected, rtol=1e-8, atol=1e-12)

@@ -10,6 +10,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import scipy.sparse as sp
+from pytensor.graph.traversal import applys_between
 
 import mixedbayes as mb
 from mixedbayes.graph import sparse
@@ -22,12 +23,18 @@ def matrix():
     return sp.csr_matrix(dense)
 
 
-@pytest.mark.parametrize("size", [0, 10_000])  # the Op, and the gather/scatter graph
-def test_product_and_gradient_match_the_dense_product(matrix, monkeypatch, size):
+@pytest.mark.parametrize(
+    "path, size, dense",  # the Op, the gather/scatter graph, the dense product of small ones
+    [("op", 0, 0), ("scatter", 10_000, 0), ("dense", 10_000, 35)],
+)
+def test_product_and_gradient_match_the_dense_product(matrix, monkeypatch, path, size, dense):
     monkeypatch.setattr(sparse, "CALLBACK_SIZE", size)
+    monkeypatch.setattr(sparse, "DENSE_SIZE", dense)
     x = pt.dvector("x")
     out = sparse.sparse_product(matrix, x)
-    assert isinstance(out.owner.op, sparse.SparseProduct) == (size == 0)
+    assert isinstance(out.owner.op, sparse.SparseProduct) == (path == "op")
+    ops = {type(node.op).__name__ for node in applys_between([x], [out])}
+    assert ("AdvancedIncSubtensor" in ops) == (path == "scatter")
     value = np.arange(5.0) - 2
     weights = np.linspace(1, 2, 7)
     f = pytensor.function([x], [out, pytensor.grad((out * weights).sum(), x)])

@@ -21,12 +21,15 @@ from pytensor.graph.op import Op
 from pytensor.link.jax.dispatch import jax_funcify
 
 CALLBACK_SIZE = 10_000  # nonzeros from which the SciPy Op is used
+DENSE_SIZE = 4_096  # entries up to which a dense product beats a scatter
 
 
 def sparse_product(matrix: sp.spmatrix, x):
     """``matrix @ x`` for a constant sparse ``matrix`` and a vector expression ``x``."""
     matrix = sp.csr_matrix(matrix)
     matrix.eliminate_zeros()
+    if matrix.shape[0] * matrix.shape[1] <= DENSE_SIZE:  # a product XLA fuses into its loop
+        return (matrix.toarray() * x[None, :]).sum(axis=1)
     if matrix.nnz >= CALLBACK_SIZE:
         return SparseProduct(matrix)(x)
     coo = matrix.tocoo()
