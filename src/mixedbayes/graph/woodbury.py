@@ -136,7 +136,7 @@ def logdet_and_quadratic(P, b, q: int):
     factor. Up to :data:`UNROLLED` rows the factorization and the forward substitution are
     written out entry by entry: on the CPU a LAPACK call and its gradient's triangular solves
     cost microseconds each inside a sampler's loop, the unrolled arithmetic a fraction of
-    that (a spline's three penalized columns with sleepstudy's subjects: 44 -> 2x us per
+    that (a spline's three penalized columns with sleepstudy's subjects: 44 -> 26 us per
     leapfrog step)."""
     if q > UNROLLED:
         L = pt.linalg.cholesky(P)
