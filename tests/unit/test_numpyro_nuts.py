@@ -63,3 +63,37 @@ def test_small_data_compile_fast_and_large_data_with_xla_defaults():
     fast = numpyro_nuts.FAST_COMPILE if jax.default_backend() == "cpu" else None
     assert numpyro_nuts.compile_options(small) == fast
     assert numpyro_nuts.compile_options(large) is None
+
+
+@pytest.mark.parametrize("tune", [10, 50, 100, 300, 1000, 2000])
+def test_the_warm_up_ends_with_a_longer_step_size_window(tune):
+    from numpyro.infer import hmc_util
+
+    stan = hmc_util.build_adaptation_schedule
+    windows = numpyro_nuts.adaptation_schedule(tune, stan)
+    assert windows[0].start == 0 and windows[-1].end == tune - 1
+    assert all(b.start == a.end + 1 for a, b in zip(windows, windows[1:], strict=False))
+    assert all(w.end >= w.start for w in windows)
+    if len(stan(tune)) >= 3:  # a buffer, mass-matrix windows, the step size's window
+        assert len(windows) >= 3 and windows[0] == stan(tune)[0]
+        assert windows[-1].end - windows[-1].start + 1 >= int(0.2 * tune)
+    else:
+        assert windows == stan(tune)
+
+
+def test_numpyro_runs_the_longer_schedule_and_keeps_its_own():
+    """850 warm-up iterations of 1,000 are in the step size's last window (Stan's would
+    still be adapting the mass matrix), and numpyro's function is back afterwards."""
+    from numpyro.infer import hmc_util
+
+    stan = hmc_util.build_adaptation_schedule
+    state, sample_kernel = numpyro_nuts.initial_state(
+        lambda x: 0.5 * (x**2).sum(), np.zeros(2), jax.random.PRNGKey(0), tune=1000,
+        target_accept=0.8,
+    )  # fmt: skip
+    assert hmc_util.build_adaptation_schedule is stan
+    state = jax.jit(lambda s: jax.lax.fori_loop(0, 850, lambda i, s: sample_kernel(s), s))(state)
+    last = len(numpyro_nuts.adaptation_schedule(1000, stan)) - 1
+    assert int(state.adapt_state.window_idx) == last
+    assert len(stan(1000)) - 1 == last  # the same number of windows as Stan's, ...
+    assert stan(1000)[last - 1].end >= 850  # ... whose last mass-matrix window is still open

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 
 import arviz as az
@@ -44,6 +45,8 @@ MAX_TREE_DEPTH = 10
 # 2.6 s, GPA's 5.8 -> 2.9 s) and its draws 20-25% longer (0.38 -> 0.47 s, 0.88 -> 1.05 s for
 # 4 x 2,000 iterations), a gain wherever compiling outweighs sampling (docs/performance.md)
 FAST_COMPILE_LIMIT = 20_000
+# The warm-up's last share adapts the step size alone (Stan's and numpyro's: 50 iterations)
+STEP_SIZE_SHARE = 0.2
 FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 STAT_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
                "accept_prob", "diverging")  # fmt: skip
@@ -109,6 +112,43 @@ def compile_options(data: list) -> dict | None:
     return FAST_COMPILE if small and jax.default_backend() == "cpu" else None
 
 
+def adaptation_schedule(tune: int, stan_schedule) -> list:
+    """The warm-up's windows: Stan's (``stan_schedule(tune)``: a buffer, mass-matrix
+    windows doubling in length, a step-size window of 50 iterations), except that the last
+    :data:`STEP_SIZE_SHARE` of the warm-up adapts the step size alone, the last mass-matrix
+    window ending before it.
+
+    After each mass-matrix update the dual averaging restarts from ten times the step size,
+    and 50 iterations leave its average below the step size that meets the target: with
+    200 of 1,000 the step size grew 10-25% and the draws took fewer leapfrog steps or gained
+    ESS (speed dating's logistic GLMM: min bulk ESS 838 and 751 -> 1,055 and 978 over two
+    seeds, 15 steps per draw either way; sleepstudy's random slopes 2,633 and 2,345 ->
+    3,032 and 2,984 with 6.5 steps instead of 7.8; GPA's 3,882 and 3,934 -> 3,823 and
+    3,173 with 5.9 steps instead of 6.4; docs/performance.md)."""
+    from numpyro.infer.hmc_util import AdaptWindow
+
+    windows = stan_schedule(tune)
+    cut = tune - int(STEP_SIZE_SHARE * tune)
+    head = [w for w in windows[:-1] if w.start < cut]
+    if len(windows) < 3 or cut >= windows[-1].start or len(head) < 2:
+        return windows  # short warm-ups keep Stan's
+    return [*head[:-1], AdaptWindow(head[-1].start, cut - 1), AdaptWindow(cut, tune - 1)]
+
+
+@contextmanager
+def _longer_step_size_window():
+    """numpyro builds its warm-up windows with ``hmc_util.build_adaptation_schedule`` when
+    its kernel is initialized (traced); for that call it builds :func:`adaptation_schedule`."""
+    from numpyro.infer import hmc_util
+
+    stan_schedule = hmc_util.build_adaptation_schedule
+    hmc_util.build_adaptation_schedule = lambda tune: adaptation_schedule(tune, stan_schedule)
+    try:
+        yield
+    finally:
+        hmc_util.build_adaptation_schedule = stan_schedule
+
+
 def initial_inverse_mass(gradient):
     """Diagonal inverse mass ``1 / |gradient|``, between 1e-10 and 1 (JAX or NumPy arrays).
 
@@ -143,15 +183,16 @@ def initial_state(
         if dense_mass:
             inverse_mass = jax.numpy.diag(inverse_mass)
     init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-    state = init_kernel(
-        init,
-        num_warmup=tune,
-        inverse_mass_matrix=inverse_mass,
-        dense_mass=dense_mass,
-        target_accept_prob=target_accept,
-        max_tree_depth=MAX_TREE_DEPTH,
-        rng_key=key,
-    )
+    with _longer_step_size_window():
+        state = init_kernel(
+            init,
+            num_warmup=tune,
+            inverse_mass_matrix=inverse_mass,
+            dense_mass=dense_mass,
+            target_accept_prob=target_accept,
+            max_tree_depth=MAX_TREE_DEPTH,
+            rng_key=key,
+        )
     return state, sample_kernel
 
 
