@@ -4,10 +4,9 @@ A compiled sampler depends on the model's shape, not on its data
 (:mod:`mixedbayes.sampling.programs`), and a Gaussian model with its random effects
 integrated out has the shape of its fixed effects, its random-effect terms and its number
 of levels rounded up to a bucket (:func:`mixedbayes.graph.marginal.padded_levels`), not of
-its rows. Fitting one simulated data set per shape puts the compiled samplers on disk
-(``~/.cache/mixedbayes/executables``, :mod:`mixedbayes.sampling.executables`), where the
-first fit of a user's data of that shape, in any later process, loads them instead of
-tracing and compiling them.
+its rows. Fitting one simulated data set per shape puts the XLA programs in JAX's
+persistent cache (``~/.cache/mixedbayes/jax``), where the first fit of a user's data of
+that shape, in any later process, loads them instead of compiling them.
 """
 
 from __future__ import annotations
@@ -42,8 +41,9 @@ def warmup(
     Gaussian models with one predictor and random intercepts, or correlated random
     intercepts and slopes, of one grouping factor with up to each of ``levels`` levels
     (integrated out, so any number of rows). A later fit of that shape with the same
-    ``draws`` (and ``tune``) and ``chains`` loads the compiled sampler from disk; building
-    the PyMC model still happens in each process (docs/performance.md).
+    ``draws`` (and ``tune``) and ``chains`` loads the compiled program from JAX's
+    persistent cache; building the PyTensor graph and tracing it still happen in each
+    process (docs/performance.md).
 
     Parameters
     ----------

@@ -65,6 +65,23 @@ def test_small_data_compile_fast_and_large_data_with_xla_defaults():
     assert numpyro_nuts.compile_options(large) is None
 
 
+def test_options_compile_once_per_argument_shapes_and_give_the_same_values():
+    calls = []
+
+    def f(x, y):
+        calls.append(np.shape(x))
+        return {"s": jax.numpy.sin(x) * y}
+
+    run = numpyro_nuts.with_options(jax.jit(f), numpyro_nuts.FAST_COMPILE)
+    x = np.linspace(0.0, 1.0, 5)
+    np.testing.assert_allclose(run(x, 2.0)["s"], 2.0 * np.sin(x))
+    np.testing.assert_allclose(run(x + 1.0, 3.0)["s"], 3.0 * np.sin(x + 1.0))
+    assert calls == [(5,)]  # traced once for both calls
+    run(np.zeros(3), 1.0)
+    assert calls == [(5,), (3,)]  # a new shape compiles anew
+    assert numpyro_nuts.with_options(f, None) is f
+
+
 @pytest.mark.parametrize("tune", [10, 50, 100, 300, 1000, 2000])
 def test_the_warm_up_ends_with_a_longer_step_size_window(tune):
     from numpyro.infer import hmc_util

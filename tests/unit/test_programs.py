@@ -151,7 +151,6 @@ def test_rewritten_graphs_are_kept_on_disk_for_other_processes(monkeypatch, tmp_
     programs.clear_cache()
     model = mb.Model("count ~ x + (1 | g)", frame(1), family="poisson")
     pm_model, (found, data) = logp_program(model)
-    assert found.n_derived >= 1  # its functions, built on first use: rewritten and stored
     (stored,) = (tmp_path / "programs").glob("*.pkl")
     programs.clear_cache()  # as a new process would start
 

@@ -35,7 +35,6 @@ import numpy as np
 import pymc as pm
 
 from ..errors import SamplingError
-from .executables import compiled
 from .programs import Program, cache_dir, program
 
 # numpyro's default; Fit.diagnostics() counts the draws that reach it
@@ -147,6 +146,25 @@ def _longer_step_size_window():
         yield
     finally:
         hmc_util.build_adaptation_schedule = stan_schedule
+
+
+def with_options(function, options: dict | None):
+    """``function`` (``jax.jit`` or ``jax.pmap`` of it) compiled with XLA ``options``, once
+    per shapes of its arguments; JAX's persistent cache keys the options too."""
+    import jax
+
+    if not options:
+        return function
+    executables = {}
+
+    def run(*args):
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        key = (tree, tuple((np.shape(x), np.result_type(x)) for x in leaves))
+        if key not in executables:
+            executables[key] = function.lower(*args).compile(compiler_options=options)
+        return executables[key](*args)
+
+    return run
 
 
 def initial_inverse_mass(gradient):
@@ -262,13 +280,12 @@ def _runner(logp: Program, *, tune, draws, target_accept, method, dense_mass=Fal
         )
         return chain(key, init)
 
-    key = (setting, logp.digest) if logp.digest is not None else None  # for the disk
     if method == "parallel":
-        run = compiled(jax.pmap(one, in_axes=(0, 0, None)), options, key)
+        run = with_options(jax.pmap(one, in_axes=(0, 0, None)), options)
     elif method == "vectorized":
-        run = compiled(jax.jit(jax.vmap(one, in_axes=(0, 0, None))), options, key)
+        run = with_options(jax.jit(jax.vmap(one, in_axes=(0, 0, None))), options)
     else:  # one chain after the other, one compiled program for all
-        single = compiled(jax.jit(one), options, key)
+        single = with_options(jax.jit(one), options)
 
         def run(keys, inits, data):
             chains = [single(k, [x[c] for x in inits], data) for c, k in enumerate(keys)]
@@ -284,12 +301,12 @@ def _transformer(program: Program):
 
     if "transform" not in program.compiled:
 
+        @jax.jit
         def transform(raw, data):
             bound = program.bind(data)
             return jax.vmap(jax.vmap(bound))(*raw)
 
-        key = ("transform", program.digest) if program.digest is not None else None
-        program.compiled["transform"] = compiled(jax.jit(transform), None, key)
+        program.compiled["transform"] = transform
     return program.compiled["transform"]
 
 

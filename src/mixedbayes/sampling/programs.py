@@ -32,7 +32,6 @@ calls, with the data as traced arguments when it runs inside ``jax.jit``.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import pickle
@@ -67,44 +66,14 @@ def is_data(constant: Constant) -> bool:
 
 @dataclass
 class Program:
-    """A log density (or any outputs) as JAX functions of values, data and derived data.
-
-    The functions are built when first used (from the disk cache, else by rewriting
-    ``source``): a sampler whose executable is on disk
-    (:mod:`mixedbayes.sampling.executables`) needs only the key's ``digest``."""
+    """A log density (or any outputs) as JAX functions of values, data and derived data."""
 
     key: tuple
-    source: tuple  # (inputs, data variables, outputs) of the lifted PyTensor graph
-    digest: str | None = None  # of the key and the libraries' versions (None: not picklable)
+    pre: object  # JAX function: data -> derived
+    main: object  # JAX function: values, data, derived -> outputs
+    n_derived: int
     hits: int = 0  # how often a later model found it in the cache
     compiled: dict = field(default_factory=dict)  # jitted functions built on it
-
-    @functools.cached_property
-    def _functions(self) -> tuple:
-        """``(pre, main, n_derived)``, jitted: JAX traces each Python function once per
-        argument types and process, so a sampler that calls the log density in several
-        places (its start, the mass matrix's scale, the leapfrog steps) reuses one trace."""
-        import jax
-
-        pre_graph, fgraph = _graphs(_program_path(self.digest), *self.source)
-        with jax.ensure_compile_time_eval():  # its constants are arrays, also inside a trace
-            pre = jax.jit(jax_funcify(pre_graph)) if pre_graph is not None else None
-            main = jax.jit(jax_funcify(fgraph))
-        return pre, main, len(pre_graph.outputs) if pre_graph is not None else 0
-
-    @property
-    def pre(self):
-        """JAX function: data -> derived (None when nothing depends on the data alone)."""
-        return self._functions[0]
-
-    @property
-    def main(self):
-        """JAX function: values, data, derived -> outputs."""
-        return self._functions[1]
-
-    @property
-    def n_derived(self) -> int:
-        return self._functions[2]
 
     def bind(self, data):
         """``f(*values) -> outputs`` for this program's data (NumPy or traced arrays)."""
@@ -197,20 +166,21 @@ def structure_key(inputs, data_vars, outputs) -> tuple:
 
 
 def _compile(key, inputs, data_vars, outputs) -> Program:
-    """The program of ``key``; its functions are built on first use (:class:`Program`)."""
+    """The program from the disk cache, or rewritten and stored there; jaxified."""
     path = _disk_path(key)
-    digest = os.path.basename(path)[: -len(".pkl")] if path is not None else None
-    return Program(key=key, source=(inputs, data_vars, outputs), digest=digest)
-
-
-def _graphs(path: str | None, inputs, data_vars, outputs) -> tuple:
-    """The rewritten ``(pre, main)`` function graphs from the disk cache, or rewritten and
-    stored there."""
     graphs = _read(path)
     if graphs is None:
         graphs = _rewrite(inputs, data_vars, outputs)
         _write(path, graphs)
-    return graphs
+    import jax
+
+    pre_graph, fgraph = graphs
+    # jitted, so JAX traces each Python function once per argument types and process: a
+    # sampler that calls the log density in several places (its start, the mass matrix's
+    # scale, the leapfrog steps) and differentiates it reuses one trace
+    pre = jax.jit(jax_funcify(pre_graph)) if pre_graph is not None else None
+    n_derived = len(pre_graph.outputs) if pre_graph is not None else 0
+    return Program(key=key, pre=pre, main=jax.jit(jax_funcify(fgraph)), n_derived=n_derived)
 
 
 def _disk_path(key) -> str | None:
@@ -224,11 +194,8 @@ def _disk_path(key) -> str | None:
         blob = pickle.dumps((key, __version__, pytensor.__version__, pymc.__version__))
     except Exception:  # an op that does not pickle: memory only
         return None
-    return _program_path(hashlib.sha256(blob).hexdigest())
-
-
-def _program_path(digest: str | None) -> str | None:
-    return os.path.join(cache_dir(), "programs", f"{digest}.pkl") if digest else None
+    digest = hashlib.sha256(blob).hexdigest()
+    return os.path.join(cache_dir(), "programs", f"{digest}.pkl")
 
 
 def _read(path):
