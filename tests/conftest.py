@@ -118,3 +118,15 @@ def prior_fit(model, draws: int = 60, seed: int = 2):
 
     prior = model.prior_predictive(draws=draws, random_seed=seed)
     return mb.Fit(model, az.InferenceData(posterior=prior.prior, observed_data=prior.observed_data))
+
+
+def assert_gaussian_moments(sample: np.ndarray, mean, cov: np.ndarray) -> None:
+    """Draws (one per row) with the moments of N(mean, cov): the sample mean within 4
+    standard errors, each sample covariance within 5 (for Gaussian draws its variance is
+    (c_ii c_jj + c_ij^2) / n); ``mean`` None checks the covariance alone."""
+    n = sample.shape[0]
+    if mean is not None:
+        se = np.sqrt(np.diag(cov) / n)
+        assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
+    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n)
+    assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)

@@ -20,7 +20,14 @@ import pytest
 from scipy import signal, stats
 
 import mixedbayes as mb
-from conftest import jittered_point, prior_fit, repeated_posterior, values_at
+from conftest import (
+    assert_gaussian_moments,
+    full_Z,
+    jittered_point,
+    prior_fit,
+    repeated_posterior,
+    values_at,
+)
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph.ar1_statistics import AR1Statistics
@@ -196,20 +203,14 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data):
     posterior = repeated_posterior(params, dims, coords, n_draws)
     draws = draw_random_effects(design, "g", posterior, random_seed=3)["r_g"]
     block = design.block("g")
-    G = block.n_levels
-    Z = np.zeros((design.n_obs, 2 * G))  # coefficient-major columns
-    for c in range(2):
-        Z[np.arange(design.n_obs), c * G + block.index] = block.Z[:, c]
-    S = np.kron(np.outer(sd, sd) * cor, np.eye(G))
+    Z = full_Z(block)
+    S = np.kron(np.outer(sd, sd) * cor, np.eye(block.n_levels))
     V = _dense_covariance(data, phi, None, 0.8) + Z @ S @ Z.T
     e = design.y - 0.9 - 0.4 * data["x"].to_numpy()
     mean = S @ Z.T @ np.linalg.solve(V, e)
     cov = S - S @ Z.T @ np.linalg.solve(V, Z @ S)
     sample = draws.isel(chain=0).values.transpose(0, 2, 1).reshape(n_draws, -1)
-    se = np.sqrt(np.diag(cov) / n_draws)
-    assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
-    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n_draws)
-    assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)
+    assert_gaussian_moments(sample, mean, cov)
 
 
 def test_pointwise_log_likelihood_is_each_row_given_its_level(data):
@@ -264,8 +265,7 @@ def test_response_draws_use_the_order_two_structure(data):
     fit = mb.Fit(model, az.InferenceData(posterior=posterior))
     draws = np.asarray(fit.predict(kind="response", draws=True, random_seed=1))
     V = _dense_covariance(data, [0.5, 0.3], None, 2.0)
-    cov_se = np.sqrt((np.outer(np.diag(V), np.diag(V)) + V**2) / n_draws)
-    assert np.all(np.abs(np.cov(draws.T) - V) < 5 * cov_se)
+    assert_gaussian_moments(draws, None, V)
 
 
 def test_correlations_and_transform_are_nlmes():

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
-from conftest import jittered_point, repeated_posterior, values_at
+from conftest import assert_gaussian_moments, jittered_point, repeated_posterior, values_at
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph import rowclasses
@@ -241,10 +241,7 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(
     cov = S - S @ Z.T @ np.linalg.solve(V, Z @ S)
     sample = draws.isel(chain=0).values.transpose(0, 2, 1).reshape(n_draws, -1)
     assert list(draws["g"].values) == list(block.levels)
-    se = np.sqrt(np.diag(cov) / n_draws)
-    assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
-    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n_draws)
-    assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)
+    assert_gaussian_moments(sample, mean, cov)
 
 
 def test_pointwise_log_likelihood_is_each_row_given_its_level(data):
@@ -286,8 +283,7 @@ def test_correlated_draws_have_the_structure_covariance(data):
     )
     V = _dense_covariance(data, "ar", {"ar": 0.7}, 2.0)
     np.testing.assert_allclose(draws.mean(axis=0), np.arange(n), atol=5 * 2.0 / np.sqrt(n_draws))
-    cov_se = np.sqrt((np.outer(np.diag(V), np.diag(V)) + V**2) / n_draws)
-    assert np.all(np.abs(np.cov(draws.T) - V) < 5 * cov_se)
+    assert_gaussian_moments(draws, None, V)
 
 
 def test_default_priors_and_their_bounds(data):

@@ -14,7 +14,7 @@ from scipy import stats
 from scipy.linalg import block_diag
 
 import mixedbayes as mb
-from conftest import full_Z, repeated_posterior
+from conftest import assert_gaussian_moments, full_Z, repeated_posterior
 from mixedbayes.graph import woodbury
 from mixedbayes.graph.conditional import draw_random_effects
 from mixedbayes.graph.marginal import marginal_choice, nested_in
@@ -179,11 +179,7 @@ def test_conditional_draws_have_the_dense_posterior_mean_and_covariance(data, fo
             for group in integrated
         ]
     )
-    se = np.sqrt(np.diag(cov) / n_draws)
-    assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
-    # a sample covariance entry has variance (c_ii c_jj + c_ij^2) / n for Gaussian draws
-    cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n_draws)
-    assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)
+    assert_gaussian_moments(sample, mean, cov)
 
 
 def test_which_factor_is_integrated(data):
