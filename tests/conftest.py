@@ -130,3 +130,18 @@ def assert_gaussian_moments(sample: np.ndarray, mean, cov: np.ndarray) -> None:
         assert np.all(np.abs(sample.mean(axis=0) - mean) < 4 * se)
     cov_se = np.sqrt((np.outer(np.diag(cov), np.diag(cov)) + cov**2) / n)
     assert np.all(np.abs(np.cov(sample.T) - cov) < 5 * cov_se)
+
+
+def uneven_levels() -> pd.DataFrame:
+    """Data for correlation structures: uneven levels of ``g``, shuffled rows, a gap in
+    level b's times ``t`` (1 to 3), a one-row level; ``x``, ``y`` and a factor ``h``."""
+    rng = np.random.default_rng(4)
+    times = {"a": [0, 1, 2, 3], "b": [0, 1, 3, 4, 5], "c": [2], "d": [0, 1, 2]}
+    rows = [(g, t) for g, ts in times.items() for t in ts]
+    frame = pd.DataFrame(rows, columns=["g", "t"]).sample(frac=1.0, random_state=1)
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    frame["x"] = rng.normal(0, 1, n)
+    frame["y"] = 1.0 + 0.5 * frame["x"] + rng.normal(0, 1, n)
+    frame["h"] = rng.choice(["u", "v"], n)
+    return frame

@@ -26,6 +26,7 @@ from conftest import (
     jittered_point,
     prior_fit,
     repeated_posterior,
+    uneven_levels,
     values_at,
 )
 from mixedbayes.design.autocor import encode_autocor
@@ -42,15 +43,7 @@ ORDERS = [(2, 0), (0, 2), (2, 1), (1, 2), (3, 2), (4, 0), (0, 3)]
 
 @pytest.fixture(scope="module")
 def data():
-    """Uneven levels, shuffled rows, a gap in level b's times (1 to 3), a one-row level."""
-    rng = np.random.default_rng(4)
-    times = {"a": [0, 1, 2, 3], "b": [0, 1, 3, 4, 5], "c": [2], "d": [0, 1, 2]}
-    rows = [(g, t) for g, ts in times.items() for t in ts]
-    frame = pd.DataFrame(rows, columns=["g", "t"]).sample(frac=1.0, random_state=1)
-    frame = frame.reset_index(drop=True)
-    frame["x"] = rng.normal(0, 1, len(frame))
-    frame["y"] = 1.0 + 0.5 * frame["x"] + rng.normal(0, 1, len(frame))
-    return frame
+    return uneven_levels()
 
 
 def psi_acf(phi, theta, max_lag, terms=4000):
@@ -77,20 +70,6 @@ def test_parsing_reads_orders():
     assert (term.p, term.q, term.parameters) == (0, 3, ("ma",))
     term = parse_formula("y ~ arma(t, g, p = 2, q = 1)").autocor
     assert (term.p, term.q, term.parameters) == (2, 1, ("ar", "ma"))
-
-
-@pytest.mark.parametrize(
-    "formula, message",
-    [
-        ("y ~ ar(t, g, p = 0)", r"'ar\(t, g, p = 0\)'.*p must be a whole number >= 1, got 0"),
-        ("y ~ ar(t, g, p = 1.5)", "p must be a whole number >= 1, got 1.5"),
-        ("y ~ arma(t, g, p = 2, q = 0)", r"q must be .* got 0 \(a pure AR"),
-        ("y ~ ma(t, g, q = -1)", "q must be a whole number"),
-    ],
-)
-def test_bad_orders_are_named(formula, message):
-    with pytest.raises(mb.FormulaError, match=message):
-        parse_formula(formula)
 
 
 def test_orders_the_rows_cannot_identify_are_refused(data):

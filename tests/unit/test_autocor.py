@@ -13,7 +13,13 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
-from conftest import assert_gaussian_moments, jittered_point, repeated_posterior, values_at
+from conftest import (
+    assert_gaussian_moments,
+    jittered_point,
+    repeated_posterior,
+    uneven_levels,
+    values_at,
+)
 from mixedbayes.design.autocor import encode_autocor
 from mixedbayes.formula import parse_formula
 from mixedbayes.graph import rowclasses
@@ -26,17 +32,7 @@ from mixedbayes.results.autocor import autocor_loglik, correlated_draws
 
 @pytest.fixture(scope="module")
 def data():
-    """Uneven levels, shuffled rows, a gap in one level's times, one single-row level."""
-    rng = np.random.default_rng(4)
-    times = {"a": [0, 1, 2, 3], "b": [0, 1, 3, 4, 5], "c": [2], "d": [0, 1, 2]}
-    rows = [(g, t) for g, ts in times.items() for t in ts]
-    frame = pd.DataFrame(rows, columns=["g", "t"]).sample(frac=1.0, random_state=1)
-    frame = frame.reset_index(drop=True)
-    n = len(frame)
-    frame["x"] = rng.normal(0, 1, n)
-    frame["y"] = 1.0 + 0.5 * frame["x"] + rng.normal(0, 1, n)
-    frame["h"] = rng.choice(["u", "v"], n)
-    return frame
+    return uneven_levels()
 
 
 @pytest.fixture(params=["statistics", "rows"])
@@ -74,7 +70,10 @@ def test_parsing_reads_brms_arguments():
 @pytest.mark.parametrize(
     "formula, message",
     [
-        ("y ~ ar(t, g, p = 0)", "p must be a whole number >= 1"),
+        ("y ~ ar(t, g, p = 0)", r"'ar\(t, g, p = 0\)'.*p must be a whole number >= 1, got 0"),
+        ("y ~ ar(t, g, p = 1.5)", "p must be a whole number >= 1, got 1.5"),
+        ("y ~ arma(t, g, p = 2, q = 0)", r"q must be .* got 0 \(a pure AR"),
+        ("y ~ ma(t, g, q = -1)", "q must be a whole number"),
         ("y ~ ar(t, g, lag = 1)", "unknown argument 'lag'"),
         ("y ~ ar(t + 1, g)", "column names or numbers"),
         ("y ~ ar(t, g) + cosy(t, g)", "at most one correlation structure"),

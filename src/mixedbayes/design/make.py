@@ -14,7 +14,7 @@ from ..families import Family, get_family
 from ..formula import Formula
 from ..formula.distributional import parse_model_formula
 from .additions import encode_additions
-from .autocor import encode_autocor
+from .autocor import check_orders, encode_autocor
 from .blocks import Design, RandomBlock
 from .columns import drop_missing, required_columns
 from .matrices import evaluate, model_matrix, offset
@@ -114,7 +114,10 @@ def _autocor(formula: Formula, data: pd.DataFrame, family: Family, additions, bl
                     UserWarning,
                     stacklevel=4,
                 )
-    return encode_autocor(term, data)
+    autocor = encode_autocor(term, data)
+    if autocor is not None:
+        check_orders(autocor)  # the fitted rows must identify the structure's coefficients
+    return autocor
 
 
 def smooths(formula: Formula) -> list:

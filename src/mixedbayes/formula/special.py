@@ -63,6 +63,12 @@ class AutocorTerm:
         return tuple(c for c in (self.time, self.gr) if c is not None)
 
 
+def default_orders(kind: str) -> tuple[int, int]:
+    """``(p, q)`` of a structure written without them: order 1 for ``ar``, ``ma`` and
+    ``arma``'s own parts, 0 otherwise."""
+    return int(kind in ("ar", "arma")), int(kind in ("ma", "arma"))
+
+
 def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
     """The AutocorTerm if ``chunk`` is ``ar(...)``, ``ma(...)``, ... else None."""
     call = _call(chunk)
@@ -71,7 +77,7 @@ def autocor_term(chunk: str, text: str) -> AutocorTerm | None:
     kind = call.func.id
     names = AUTOCOR[kind]
     values = _arguments(call, names, chunk, text)
-    orders = {"p": 1 if kind in ("ar", "arma") else 0, "q": 1 if kind in ("ma", "arma") else 0}
+    orders = dict(zip(("p", "q"), default_orders(kind), strict=True))
     for order in ("p", "q"):
         if order in values:
             value = values[order]

@@ -35,6 +35,7 @@ import pytensor.tensor as pt
 
 from ..design import Design, RandomBlock
 from ..design.autocor import AutocorDesign
+from ..formula.special import default_orders
 from ..priors import PriorSet
 from .ar1_statistics import AR1Statistics
 from .arma import arma_autocorrelation, pacf_to_coefficients
@@ -50,7 +51,7 @@ def autocorrelation(kind: str, params: dict, max_lag: int, xp=np, orders=None):
     ``orders`` is ``(p, q)`` (the kind's order-1 default if None); for order 1 the closed
     forms above, else :func:`mixedbayes.graph.arma.arma_autocorrelation`, with ``ar``
     and ``ma`` of order above 1 carrying their lags along a last axis."""
-    p, q = orders if orders is not None else ORDER_ONE[kind]
+    p, q = orders if orders is not None else default_orders(kind)
     if max(p, q) > 1:
         return arma_autocorrelation(
             _lags(params, "ar", p, xp), _lags(params, "ma", q, xp), max_lag, xp
@@ -69,9 +70,6 @@ def autocorrelation(kind: str, params: dict, max_lag: int, xp=np, orders=None):
         later = first * np.ones_like(h)
     ones = np.ones((*shape, 1)) if xp is np else pt.ones((1,))
     return xp.concatenate([ones, later], axis=-1)
-
-
-ORDER_ONE = {"ar": (1, 0), "ma": (0, 1), "arma": (1, 1), "cosy": (0, 0)}
 
 
 def _lags(params: dict, name: str, order: int, xp):

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ..design import Design
-from ..design.autocor import check_orders
 from ..errors import PriorError
 from ..families import Family
 from .prior import Prior
@@ -113,7 +112,6 @@ def default_priors(design: Design, family: Family) -> list[PriorEntry]:
         prior = Prior("LKJ", eta=1)
         entries.append(PriorEntry(first.prior_class("cor"), first.label, None, prior, "default"))
     if design.autocor is not None:
-        check_orders(design.autocor)  # the structure's parameters must be identified
         for cls in design.autocor.term.parameters:  # ar, ma: one prior for every lag
             prior = Prior("LKJ", eta=1) if cls == "cortime" else Prior("Uniform", **BOUNDS[cls])
             entries.append(PriorEntry(cls, None, None, prior, "default"))

@@ -44,9 +44,9 @@ MAX_TREE_DEPTH = 10
 # 2.6 s, GPA's 5.8 -> 2.9 s) and its draws 20-25% longer (0.38 -> 0.47 s, 0.88 -> 1.05 s for
 # 4 x 2,000 iterations), a gain wherever compiling outweighs sampling (docs/performance.md)
 FAST_COMPILE_LIMIT = 20_000
+FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 # The warm-up's last share adapts the step size alone (Stan's and numpyro's: 50 iterations)
 STEP_SIZE_SHARE = 0.2
-FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 STAT_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
                "accept_prob", "diverging")  # fmt: skip
 STAT_NAMES = {

@@ -38,6 +38,7 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 import pytensor.tensor as pt
 from pytensor.compile import SharedVariable, mode
@@ -172,8 +173,6 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
     if graphs is None:
         graphs = _rewrite(inputs, data_vars, outputs)
         _write(path, graphs)
-    import jax
-
     pre_graph, fgraph = graphs
     # jitted, so JAX traces each Python function once per argument types and process: a
     # sampler that calls the log density in several places (its start, the mass matrix's
