@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mixedbayes as mb
-from mixedbayes.sampling import numpyro_nuts
+from mixedbayes.sampling import exported, numpyro_nuts
 
 jax = pytest.importorskip("jax")
 
@@ -72,14 +72,13 @@ def test_options_compile_once_per_argument_shapes_and_give_the_same_values():
         calls.append(np.shape(x))
         return {"s": jax.numpy.sin(x) * y}
 
-    run = numpyro_nuts.with_options(jax.jit(f), numpyro_nuts.FAST_COMPILE)
+    run = exported.compiled(jax.jit(f), None, options=numpyro_nuts.FAST_COMPILE)
     x = np.linspace(0.0, 1.0, 5)
     np.testing.assert_allclose(run(x, 2.0)["s"], 2.0 * np.sin(x))
     np.testing.assert_allclose(run(x + 1.0, 3.0)["s"], 3.0 * np.sin(x + 1.0))
     assert calls == [(5,)]  # traced once for both calls
     run(np.zeros(3), 1.0)
     assert calls == [(5,), (3,)]  # a new shape compiles anew
-    assert numpyro_nuts.with_options(f, None) is f
 
 
 @pytest.mark.parametrize("tune", [10, 50, 100, 300, 1000, 2000])

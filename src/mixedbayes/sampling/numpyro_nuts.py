@@ -35,6 +35,7 @@ import numpy as np
 import pymc as pm
 
 from ..errors import SamplingError
+from .exported import compiled
 from .programs import Program, cache_dir, program
 
 # numpyro's default; Fit.diagnostics() counts the draws that reach it
@@ -148,25 +149,6 @@ def _longer_step_size_window():
         hmc_util.build_adaptation_schedule = stan_schedule
 
 
-def with_options(function, options: dict | None):
-    """``function`` (``jax.jit`` or ``jax.pmap`` of it) compiled with XLA ``options``, once
-    per shapes of its arguments; JAX's persistent cache keys the options too."""
-    import jax
-
-    if not options:
-        return function
-    executables = {}
-
-    def run(*args):
-        leaves, tree = jax.tree_util.tree_flatten(args)
-        key = (tree, tuple((np.shape(x), np.result_type(x)) for x in leaves))
-        if key not in executables:
-            executables[key] = function.lower(*args).compile(compiler_options=options)
-        return executables[key](*args)
-
-    return run
-
-
 def initial_inverse_mass(gradient):
     """Diagonal inverse mass ``1 / |gradient|``, between 1e-10 and 1 (JAX or NumPy arrays).
 
@@ -258,16 +240,21 @@ def _field(state, name: str):
     return state
 
 
-def _runner(logp: Program, *, tune, draws, target_accept, method, dense_mass=False, options=None):
+def _runner(
+    logp: Program, *, chains, tune, draws, target_accept, method, dense_mass=False, options=None
+):
     """``run(keys, inits, data)`` for all chains, built once per program and setting (kept
-    on the program, so a second data set of the same shape reuses its compiled code);
-    ``options``: XLA's (:func:`compile_options`)."""
+    on the program, so a second data set of the same shape reuses its compiled code, and
+    on disk, :mod:`mixedbayes.sampling.exported`); ``options``: XLA's
+    (:func:`compile_options`)."""
     import jax
 
     setting = ("nuts", tune, draws, float(target_accept), method, bool(dense_mass))
     setting += tuple(sorted((options or {}).items()))
+    setting += (chains,) if method == "parallel" else ()
     if setting in logp.compiled:
         return logp.compiled[setting]
+    key = None if logp.digest is None else (logp.digest, setting)
 
     def one(key, init, data):
         bound = logp.bind(data)
@@ -281,11 +268,12 @@ def _runner(logp: Program, *, tune, draws, target_accept, method, dense_mass=Fal
         return chain(key, init)
 
     if method == "parallel":
-        run = with_options(jax.pmap(one, in_axes=(0, 0, None)), options)
+        function, shardings = _on_devices(one, chains)
+        run = compiled(function, key, options=options, shardings=shardings)
     elif method == "vectorized":
-        run = with_options(jax.jit(jax.vmap(one, in_axes=(0, 0, None))), options)
+        run = compiled(jax.jit(jax.vmap(one, in_axes=(0, 0, None))), key, options=options)
     else:  # one chain after the other, one compiled program for all
-        single = with_options(jax.jit(one), options)
+        single = compiled(jax.jit(one), key, options=options)
 
         def run(keys, inits, data):
             chains = [single(k, [x[c] for x in inits], data) for c, k in enumerate(keys)]
@@ -295,18 +283,41 @@ def _runner(logp: Program, *, tune, draws, target_accept, method, dense_mass=Fal
     return run
 
 
+def _on_devices(one, chains: int):
+    """``one`` run for each chain on a device of its own, as ``pmap`` would, but as a
+    ``jit`` of ``shard_map`` over the first ``chains`` devices, which ``jax.export`` keeps;
+    and the jit's ``(in_shardings, out_shardings)``."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    mesh = Mesh(np.array(jax.devices()[:chains]), ("chain",))
+
+    def per_device(keys, inits, data):  # each device holds one chain's slice
+        out = one(keys[0], [x[0] for x in inits], data)
+        return jax.tree_util.tree_map(lambda x: x[None], out)
+
+    specs = (P("chain"), P("chain"), P())
+    mapped = jax.shard_map(
+        per_device, mesh=mesh, in_specs=specs, out_specs=P("chain"), check_vma=False
+    )
+    chain, shared = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
+    shardings = ((chain, chain, shared), chain)
+    return jax.jit(mapped, in_shardings=shardings[0], out_shardings=shardings[1]), shardings
+
+
 def _transformer(program: Program):
     """``f(raw, data)``: the model's variables from the sampler's values, draw by draw."""
     import jax
 
     if "transform" not in program.compiled:
 
-        @jax.jit
         def transform(raw, data):
             bound = program.bind(data)
             return jax.vmap(jax.vmap(bound))(*raw)
 
-        program.compiled["transform"] = transform
+        key = None if program.digest is None else (program.digest, "transform")
+        program.compiled["transform"] = compiled(jax.jit(transform), key)
     return program.compiled["transform"]
 
 
@@ -342,6 +353,7 @@ def sample_numpyro(
     logp, logp_data = program(values, [model.logp()])
     run = _runner(
         logp,
+        chains=chains,
         tune=tune,
         draws=draws,
         target_accept=target_accept,

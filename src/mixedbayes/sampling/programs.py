@@ -74,6 +74,7 @@ class Program:
     main: object  # JAX function: values, data, derived -> outputs
     n_derived: int
     hits: int = 0  # how often a later model found it in the cache
+    digest: str | None = None  # its file's name in the disk cache (None: memory only)
     compiled: dict = field(default_factory=dict)  # jitted functions built on it
 
     def bind(self, data):
@@ -179,7 +180,9 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
     # scale, the leapfrog steps) and differentiates it reuses one trace
     pre = jax.jit(jax_funcify(pre_graph)) if pre_graph is not None else None
     n_derived = len(pre_graph.outputs) if pre_graph is not None else 0
-    return Program(key=key, pre=pre, main=jax.jit(jax_funcify(fgraph)), n_derived=n_derived)
+    main = jax.jit(jax_funcify(fgraph))
+    digest = os.path.basename(path)[: -len(".pkl")] if path else None
+    return Program(key=key, pre=pre, main=main, n_derived=n_derived, digest=digest)
 
 
 def _disk_path(key) -> str | None:
