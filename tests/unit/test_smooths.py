@@ -67,8 +67,24 @@ def test_design_columns_are_the_basis_and_its_names_brms(data):
     np.testing.assert_allclose(design.X[:, 2], basis.fixed(data["x"].to_numpy())[:, 0])
     block = design.block("sx_1")
     assert block.levels == ("all",) and block.coefs == ("1", "2", "3", "4")
-    np.testing.assert_allclose(block.Z, basis.random(data["x"].to_numpy()))
+    np.testing.assert_allclose(block.Z, basis.penalized(data["x"].to_numpy()))
     assert design.factor_blocks == (design.block("g"),)
+
+
+@pytest.mark.parametrize("bs, centred", [("tp", True), ("cr", True), ("tp", False)])
+def test_penalized_columns_are_orthogonal_to_the_unpenalized_with_the_same_curves(bs, centred):
+    x = np.random.default_rng(4).uniform(0, 10, 200)
+    basis = smooth_basis(x, 7, bs, centred)
+    fixed, random, used = basis.fixed(x), basis.random(x), basis.penalized(x)
+    np.testing.assert_allclose(fixed.T @ used, 0.0, atol=1e-9 * len(x))
+    assert np.abs(fixed.T @ random).max() > 1e-3  # mgcv's columns are not
+    # the same curves: u on mgcv's columns is u on ours with the slope moved by A u
+    u, b = np.random.default_rng(5).normal(size=(2, basis.n_random))[0], np.ones(basis.n_fixed)
+    new = np.linspace(-2.0, 12.0, 30)  # new x too, also outside the training range
+    np.testing.assert_allclose(
+        basis.fixed(new) @ b + basis.random(new) @ u,
+        basis.fixed(new) @ (b + basis.decorrelate @ u) + basis.penalized(new) @ u,
+    )
 
 
 def test_new_data_uses_the_training_basis_also_outside_its_range(data):
@@ -78,7 +94,7 @@ def test_new_data_uses_the_training_basis_also_outside_its_range(data):
     basis = smooth_basis(data["x"].to_numpy(), 5, "cr")
     np.testing.assert_allclose(rows.X[:, 1], basis.fixed(new["x"].to_numpy())[:, 0])
     (block,) = rows.blocks
-    np.testing.assert_allclose(block.Z, basis.random(new["x"].to_numpy()))
+    np.testing.assert_allclose(block.Z, basis.penalized(new["x"].to_numpy()))
     assert np.all(block.index == 0)
 
 
@@ -105,7 +121,7 @@ def test_sampled_smooth_density_is_normal_around_the_basis_fit(data):
     np.testing.assert_allclose(v["sd_sx_1"], np.full(4, v["sds_sx_1"]))
     basis = smooth_basis(data["x"].to_numpy(), 6, "tp")
     x = data["x"].to_numpy()
-    mu = v["Intercept"] + basis.fixed(x)[:, 0] * v["b"][0] + basis.random(x) @ v["r_sx_1"][0]
+    mu = v["Intercept"] + basis.fixed(x)[:, 0] * v["b"][0] + basis.penalized(x) @ v["r_sx_1"][0]
     observed = m.compile_logp(vars=m.observed_RVs, sum=True)(point)
     np.testing.assert_allclose(observed, stats.norm.logpdf(data["y"], mu, v["sigma"]).sum())
     z = point["z_sx_1"]  # r = sds * z: independent effects with one sd
@@ -121,7 +137,7 @@ def test_integrated_smooth_density_matches_the_dense_normal(data):
     basis = smooth_basis(x, 6, "tp")
     levels = pd.Categorical(data["g"]).codes
     mu = v["Intercept"] + basis.fixed(x)[:, 0] * v["b"][0] + v["r_g"][levels, 0]
-    Xr = basis.random(x)
+    Xr = basis.penalized(x)
     V = v["sigma"] ** 2 * np.eye(len(x)) + v["sds_sx_1"] ** 2 * Xr @ Xr.T
     expected = stats.multivariate_normal(mu, V).logpdf(data["y"])
     np.testing.assert_allclose(v["marginal_loglik"], expected, rtol=1e-9)
@@ -257,12 +273,12 @@ def test_a_smooth_by_factor_has_one_block_per_level(data):
     ]
     for block, level in zip(design.blocks, levels, strict=True):
         rows = (data["g"] == level).to_numpy()[:, None]
-        np.testing.assert_allclose(block.Z, basis.random(data["x"].to_numpy()) * rows)
+        np.testing.assert_allclose(block.Z, basis.penalized(data["x"].to_numpy()) * rows)
     new = pd.DataFrame({"x": [0.5, 1.0], "g": [levels[1], levels[0]]})
     encoded = encode_newdata(design, new, include_random=False)
     first = encoded.blocks[0].Z  # level levels[0]: only the second new row
     np.testing.assert_allclose(first[0], 0.0)
-    np.testing.assert_allclose(first[1], basis.random(np.array([1.0]))[0])
+    np.testing.assert_allclose(first[1], basis.penalized(np.array([1.0]))[0])
     table = model.priors.table()
     assert list(table[table["class"] == "sds"]["group"]) == [f"sx_1[{level}]" for level in levels]
 
@@ -334,7 +350,8 @@ def test_t2_new_data_use_the_training_basis(data):
 def test_a_numeric_by_is_mgcvs_varying_coefficient(bs):
     """s(x, by = z) with z numeric is f(x) z without the centring constraint, as mgcv
     builds it (tests/reference/smooth_by.json): the same column space as mgcv's basis, the
-    same unpenalized space (z and x z) and the same penalized columns (``Xr Xr'``)."""
+    same unpenalized space (z and x z) and the same penalized columns (``Xr Xr'``) once
+    their decorrelation from the unpenalized ones is undone (``Xr = penalized + Xf A``)."""
     import json
     from pathlib import Path
 
@@ -356,6 +373,8 @@ def test_a_numeric_by_is_mgcvs_varying_coefficient(bs):
     ours = np.column_stack([fixed, block.Z])
     assert same_span(ours, X) and same_span(X, ours)
     assert same_span(fixed, Xf) and same_span(Xf, fixed)
-    np.testing.assert_allclose(block.Z @ block.Z.T, Xr @ Xr.T, atol=1e-8)
+    A = smooth_basis(np.asarray(reference["x"]), 8, bs, centred=False).decorrelate
+    mgcvs = block.Z + fixed @ A
+    np.testing.assert_allclose(mgcvs @ mgcvs.T, Xr @ Xr.T, atol=1e-8)
     new = encode_newdata(design, data.head(5).assign(z=2 * data["z"].head(5)), None)
     np.testing.assert_allclose(new.blocks[0].Z, 2 * block.Z[:5], atol=1e-12)

@@ -46,8 +46,9 @@ def smooth_fixed(x, k=10, bs="tp", centred=True, _state=None, _metadata=None, _s
 
 @stateful_transform
 def smooth_random(x, k=10, bs="tp", centred=True, _state=None, _metadata=None, _spec=None):
-    """The penalized columns of ``s(x)``, scaled to an identity penalty (``Xr``)."""
-    return _columns(_basis(x, k, bs, centred, _state).random(np.asarray(x, dtype=float)))
+    """The penalized columns of ``s(x)``, scaled to an identity penalty and orthogonal to
+    the unpenalized ones over the training x (``Xr - Xf A``, :meth:`SmoothBasis.penalized`)."""
+    return _columns(_basis(x, k, bs, centred, _state).penalized(np.asarray(x, dtype=float)))
 
 
 @stateful_transform
