@@ -72,7 +72,7 @@ def test_warm_up_starts_from_the_gradient_scaled_mass_matrix():
     window near the maximum tree depth; scaled by 1 / |gradient| at the start (s / 2 here,
     so the scales left differ 30-fold instead of 1000-fold) it takes far fewer steps."""
     jax = pytest.importorskip("jax")
-    from mixedbayes.sampling.numpyro_nuts import initial_state
+    from mixedbayes.sampling.nuts_kernel import initial_state
 
     sds = jax.numpy.asarray([1e-3, 1e-2, 0.1, 1.0])
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mixedbayes as mb
-from mixedbayes.sampling import exported, numpyro_nuts
+from mixedbayes.sampling import exported, numpyro_nuts, nuts_kernel
 
 jax = pytest.importorskip("jax")
 
@@ -12,7 +12,7 @@ jax = pytest.importorskip("jax")
 def test_initial_inverse_mass_is_the_inverse_gradient_capped_at_one():
     gradient = np.array([1e4, -250.0, 2.0, 0.5, 0.0, 1e14])
     np.testing.assert_allclose(
-        numpyro_nuts.initial_inverse_mass(gradient), [1e-4, 4e-3, 0.5, 1.0, 1.0, 1e-10]
+        nuts_kernel.initial_inverse_mass(gradient), [1e-4, 4e-3, 0.5, 1.0, 1.0, 1e-10]
     )
 
 
@@ -46,12 +46,12 @@ def test_each_chain_starts_from_its_own_gradient_scaled_mass_matrix():
     starts = np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 0.5], [4.0, 0.5, 0.25]]) * np.asarray(sds)
 
     def start(key, init):
-        state, _ = numpyro_nuts.initial_state(potential, init, key, tune=10, target_accept=0.8)
+        state, _ = nuts_kernel.initial_state(potential, init, key, tune=10, target_accept=0.8)
         return state.adapt_state.inverse_mass_matrix
 
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     inverse_mass = np.asarray(jax.vmap(start)(keys, [starts]))
-    expected = numpyro_nuts.initial_inverse_mass(np.abs(starts / np.asarray(sds) ** 2))
+    expected = nuts_kernel.initial_inverse_mass(np.abs(starts / np.asarray(sds) ** 2))
     np.testing.assert_allclose(inverse_mass, expected, rtol=1e-6)
     assert not np.allclose(inverse_mass[0], inverse_mass[1])  # one per chain
 
@@ -86,7 +86,7 @@ def test_the_warm_up_ends_with_a_longer_step_size_window(tune):
     from numpyro.infer import hmc_util
 
     stan = hmc_util.build_adaptation_schedule
-    windows = numpyro_nuts.adaptation_schedule(tune, stan)
+    windows = nuts_kernel.adaptation_schedule(tune, stan)
     assert windows[0].start == 0 and windows[-1].end == tune - 1
     assert all(b.start == a.end + 1 for a, b in zip(windows, windows[1:], strict=False))
     assert all(w.end >= w.start for w in windows)
@@ -103,13 +103,13 @@ def test_numpyro_runs_the_longer_schedule_and_keeps_its_own():
     from numpyro.infer import hmc_util
 
     stan = hmc_util.build_adaptation_schedule
-    state, sample_kernel = numpyro_nuts.initial_state(
+    state, sample_kernel = nuts_kernel.initial_state(
         lambda x: 0.5 * (x**2).sum(), np.zeros(2), jax.random.PRNGKey(0), tune=1000,
         target_accept=0.8,
     )  # fmt: skip
     assert hmc_util.build_adaptation_schedule is stan
     state = jax.jit(lambda s: jax.lax.fori_loop(0, 850, lambda i, s: sample_kernel(s), s))(state)
-    last = len(numpyro_nuts.adaptation_schedule(1000, stan)) - 1
+    last = len(nuts_kernel.adaptation_schedule(1000, stan)) - 1
     assert int(state.adapt_state.window_idx) == last
     assert len(stan(1000)) - 1 == last  # the same number of windows as Stan's, ...
     assert stan(1000)[last - 1].end >= 850  # ... whose last mass-matrix window is still open

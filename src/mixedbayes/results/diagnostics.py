@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceWarning
-from ..sampling.numpyro_nuts import MAX_TREE_DEPTH  # blackjax's default too
+from ..sampling.nuts_kernel import MAX_TREE_DEPTH  # blackjax's default too
 from .stats import summarize
 
 COLUMNS = ["check", "value", "threshold", "ok", "where", "advice"]

@@ -6,28 +6,29 @@ speed (docs/performance.md):
 - **Chains run in parallel on the CPU cores.** JAX sees one CPU device unless told
   otherwise before its first computation, and numpyro then runs the chains one after the
   other; :func:`use_cpu_devices` asks for one device per core (at least four), so
-  ``chain_method="parallel"`` has a device per chain.
+  ``chain_method="parallel"`` has a device per chain (a ``jit`` of ``shard_map`` over
+  them, :func:`_on_devices`).
 - **The warm-up starts from a scaled mass matrix.** numpyro starts from the identity, so
   until its first mass-matrix window ends the step size fits the narrowest direction (the
   log residual sd of InstEval's 73,421 ratings has a posterior sd near 0.003) and most
   iterations run to the maximum tree depth (1,023 gradients each). Here the initial inverse
   mass of each coordinate is ``1 / |gradient|`` at its chain's starting point (nutpie's
-  initialization; :func:`initial_inverse_mass`). On InstEval the first 100 warm-up
-  iterations took 2,478 gradients instead of 34,000 to 72,000.
+  initialization; :mod:`mixedbayes.sampling.nuts_kernel`). On InstEval the first 100
+  warm-up iterations took 2,478 gradients instead of 34,000 to 72,000.
 - **The log density is translated to JAX once and jitted**, for the sampler and for the
   gradient that scales the mass matrix alike: numpyro evaluates what it is given op by op
   where it runs outside its compiled program (a chain's start in sequential mode).
 
 The log density is a :mod:`mixedbayes.sampling.programs` program: its data are arguments,
-so the sampler is compiled once per model shape and process, and the XLA program goes to
-JAX's persistent cache (:func:`use_jax_cache`) for other processes.
+so the sampler is compiled once per model shape and process; for other processes its
+traced program is kept on disk (:mod:`mixedbayes.sampling.exported`) and its XLA executable
+in JAX's persistent cache (:func:`use_jax_cache`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 from datetime import datetime
 
 import arviz as az
@@ -36,20 +37,15 @@ import pymc as pm
 
 from ..errors import SamplingError
 from .exported import compiled
+from .nuts_kernel import nuts_chain
 from .programs import Program, cache_dir, program
 
-# numpyro's default; Fit.diagnostics() counts the draws that reach it
-MAX_TREE_DEPTH = 10
 # A sampler whose data hold at most this many numbers is compiled without XLA's CPU fusion
 # emitters: its compilation takes less than half the time (sleepstudy's random slopes 5.7 ->
 # 2.6 s, GPA's 5.8 -> 2.9 s) and its draws 20-25% longer (0.38 -> 0.47 s, 0.88 -> 1.05 s for
 # 4 x 2,000 iterations), a gain wherever compiling outweighs sampling (docs/performance.md)
 FAST_COMPILE_LIMIT = 20_000
 FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
-# The warm-up's last share adapts the step size alone (Stan's and numpyro's: 50 iterations)
-STEP_SIZE_SHARE = 0.2
-STAT_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
-               "accept_prob", "diverging")  # fmt: skip
 STAT_NAMES = {
     "potential_energy": "lp",
     "adapt_state.step_size": "step_size",
@@ -110,134 +106,6 @@ def compile_options(data: list) -> dict | None:
 
     small = sum(int(np.size(x)) for x in data) <= FAST_COMPILE_LIMIT
     return FAST_COMPILE if small and jax.default_backend() == "cpu" else None
-
-
-def adaptation_schedule(tune: int, stan_schedule) -> list:
-    """The warm-up's windows: Stan's (``stan_schedule(tune)``: a buffer, mass-matrix
-    windows doubling in length, a step-size window of 50 iterations), except that the last
-    :data:`STEP_SIZE_SHARE` of the warm-up adapts the step size alone, the last mass-matrix
-    window ending before it.
-
-    After each mass-matrix update the dual averaging restarts from ten times the step size,
-    and 50 iterations leave its average below the step size that meets the target: with
-    200 of 1,000 the step size grew 10-25% and the draws took fewer leapfrog steps or gained
-    ESS (speed dating's logistic GLMM: min bulk ESS 838 and 751 -> 1,055 and 978 over two
-    seeds, 15 steps per draw either way; sleepstudy's random slopes 2,633 and 2,345 ->
-    3,032 and 2,984 with 6.5 steps instead of 7.8; GPA's 3,882 and 3,934 -> 3,823 and
-    3,173 with 5.9 steps instead of 6.4; docs/performance.md)."""
-    from numpyro.infer.hmc_util import AdaptWindow
-
-    windows = stan_schedule(tune)
-    cut = tune - int(STEP_SIZE_SHARE * tune)
-    head = [w for w in windows[:-1] if w.start < cut]
-    if len(windows) < 3 or cut >= windows[-1].start or len(head) < 2:
-        return windows  # short warm-ups keep Stan's
-    return [*head[:-1], AdaptWindow(head[-1].start, cut - 1), AdaptWindow(cut, tune - 1)]
-
-
-@contextmanager
-def _longer_step_size_window():
-    """numpyro builds its warm-up windows with ``hmc_util.build_adaptation_schedule`` when
-    its kernel is initialized (traced); for that call it builds :func:`adaptation_schedule`."""
-    from numpyro.infer import hmc_util
-
-    stan_schedule = hmc_util.build_adaptation_schedule
-    hmc_util.build_adaptation_schedule = lambda tune: adaptation_schedule(tune, stan_schedule)
-    try:
-        yield
-    finally:
-        hmc_util.build_adaptation_schedule = stan_schedule
-
-
-def initial_inverse_mass(gradient):
-    """Diagonal inverse mass ``1 / |gradient|``, between 1e-10 and 1 (JAX or NumPy arrays).
-
-    A coordinate with posterior sd ``s``, ``d`` away from the mode, has gradient about
-    ``d / s^2``, so ``1 / |gradient| = s^2 / d``: it shrinks with the variance, if not as
-    fast (``s`` for a start one sd away), so the narrowest coordinates no longer set the
-    step size of all the others. Capping at 1 keeps numpyro's identity where the gradient is
-    flat. The warm-up's mass-matrix windows then adapt it as usual.
-    """
-    import jax.numpy as jnp
-
-    return jnp.clip(1.0 / jnp.maximum(jnp.abs(gradient), 1e-300), 1e-10, 1.0)
-
-
-def initial_state(
-    potential, init, key, *, tune: int, target_accept: float, scaled=True, dense_mass=False
-):
-    """numpyro's NUTS state at ``init`` and its transition ``sample_kernel(state)``.
-
-    With ``scaled`` the warm-up starts from :func:`initial_inverse_mass` at ``init``,
-    otherwise from numpyro's identity; ``dense_mass`` adapts a full mass matrix (from that
-    diagonal). Traceable (``jit``, ``vmap``, ``pmap``).
-    """
-    import jax
-    from jax.flatten_util import ravel_pytree
-    from numpyro.infer.hmc import hmc
-
-    inverse_mass = None
-    if scaled:
-        flat, unravel = ravel_pytree(init)
-        inverse_mass = initial_inverse_mass(jax.grad(lambda x: potential(unravel(x)))(flat))
-        if dense_mass:
-            inverse_mass = jax.numpy.diag(inverse_mass)
-    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
-    with _longer_step_size_window():
-        state = init_kernel(
-            init,
-            num_warmup=tune,
-            inverse_mass_matrix=inverse_mass,
-            dense_mass=dense_mass,
-            target_accept_prob=target_accept,
-            max_tree_depth=MAX_TREE_DEPTH,
-            rng_key=key,
-        )
-    return state, sample_kernel
-
-
-def nuts_chain(potential, *, tune: int, draws: int, target_accept: float, dense_mass=False):
-    """``run(key, init) -> (draws, stats)``: one NUTS chain as a JAX function.
-
-    numpyro's NUTS kernel (``numpyro.infer.hmc.hmc``) with its windowed adaptation, from
-    :func:`initial_state`, run by one ``lax`` loop: ``tune`` warm-up iterations, then
-    ``draws`` kept with the statistics in :data:`STAT_FIELDS`. Traceable, so a caller can
-    ``jit``, ``vmap`` or ``pmap`` it with the data as arguments of the same program.
-    """
-    import jax
-
-    def run(key, init):
-        state, sample_kernel = initial_state(
-            potential, init, key, tune=tune, target_accept=target_accept, dense_mass=dense_mass
-        )
-        buffers = jax.tree_util.tree_map(
-            lambda x: jax.numpy.zeros((draws, *jax.numpy.shape(x)), jax.numpy.result_type(x)),
-            _kept(state),
-        )
-
-        def step(i, carry):  # warm-up iterations write to row 0, which the first draw refills
-            state, buffers = carry
-            state = sample_kernel(state)
-            row = jax.numpy.maximum(i - tune, 0)
-            return state, jax.tree_util.tree_map(
-                lambda b, x: b.at[row].set(x), buffers, _kept(state)
-            )
-
-        # one loop for warm-up and draws, so XLA compiles the NUTS kernel once
-        return jax.lax.fori_loop(0, tune + draws, step, (state, buffers))[1]
-
-    return run
-
-
-def _kept(state):
-    """What a draw keeps: the values and the statistics of :data:`STAT_FIELDS`."""
-    return state.z, {name: _field(state, name) for name in STAT_FIELDS}
-
-
-def _field(state, name: str):
-    for part in name.split("."):
-        state = getattr(state, part)
-    return state
 
 
 def _runner(
