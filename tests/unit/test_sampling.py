@@ -33,3 +33,31 @@ def test_jax_cache_is_ours_unless_the_user_set_one(monkeypatch, tmp_path):
         assert numpyro_nuts.use_jax_cache() == str(tmp_path / "mine")
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+@pytest.mark.parametrize("transformed", [True, False])
+def test_starting_points_are_pymcs_for_the_same_seeds(transformed):
+    """drivers._initial_point_fn compiles PyMC's initial-point graph with the Python linker;
+    its jittered points must be PyMC's own, seed by seed."""
+    import numpy as np
+    import pandas as pd
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.util import _get_seeds_per_chain
+
+    import mixedbayes as mb
+
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"g": np.repeat(list("abcdef"), 5), "x": rng.normal(size=30)})
+    data["y"] = rng.poisson(np.exp(0.3 * data.x))
+    model = mb.Model("y ~ x + (1 + x | g)", data, family="poisson").pymc_model
+    ours = drivers.starting_points(model, 3, 11, transformed=transformed)
+    jittered = {rv for rv in model.free_RVs if rv.name != "b"}
+    pymcs = make_initial_point_fn(model=model, jitter_rvs=jittered, return_transformed=transformed)
+    for point, seed in zip(ours, _get_seeds_per_chain(11, 3), strict=True):
+        expected = pymcs(seed)
+        assert point.keys() == expected.keys()
+        for name, value in expected.items():
+            np.testing.assert_array_equal(point[name], value)
+    # jittered: the chains start apart
+    jitter = [name for name in ours[0] if name != "b"]
+    assert any(not np.array_equal(ours[0][n], ours[1][n]) for n in jitter)
