@@ -23,7 +23,7 @@ from .graph.marginal import marginal_choice
 from .priors import PriorSet, make_priors
 from .results import Fit
 from .results.diagnostics import warn_if_unreliable
-from .sampling import check_count, sample
+from .sampling import check_count, paused_gc, sample
 
 
 class Model:
@@ -87,6 +87,7 @@ class Model:
     >>> fit.fixef()
     """
 
+    @paused_gc()
     def __init__(
         self,
         formula: str | BF,
@@ -191,6 +192,7 @@ class Model:
         observed = xr.Dataset({name: (("obs",), self.design.y)})
         return az.InferenceData(prior=prior, prior_predictive=predictive, observed_data=observed)
 
+    @paused_gc()
     def fit(
         self,
         draws: int = 1000,

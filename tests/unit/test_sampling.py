@@ -61,3 +61,22 @@ def test_starting_points_are_pymcs_for_the_same_seeds(transformed):
     # jittered: the chains start apart
     jitter = [name for name in ours[0] if name != "b"]
     assert any(not np.array_equal(ours[0][n], ours[1][n]) for n in jitter)
+
+
+def test_the_garbage_collector_is_paused_for_a_block_and_restored():
+    import gc
+
+    assert gc.isenabled()
+    with sampling.paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), sampling.paused_gc():
+        raise ValueError("a failed fit")
+    assert gc.isenabled()
+    gc.disable()  # a user who turned it off keeps it off
+    try:
+        with sampling.paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -7,6 +7,7 @@ from .drivers import (
     check_seed,
     choose_sampler,
     installed,
+    paused_gc,
     sample,
     starting_points,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "check_seed",
     "choose_sampler",
     "installed",
+    "paused_gc",
     "sample",
     "starting_points",
 ]

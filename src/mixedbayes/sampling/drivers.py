@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import gc
 import importlib.util
 import numbers
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import arviz as az
 import numpy as np
@@ -200,3 +202,19 @@ def _initial_point_fn(model: pm.Model, jittered: set, transformed: bool):
 
 
 PYTHON_LINKER = Mode(linker="py", optimizer="fast_compile")
+
+
+@contextmanager
+def paused_gc():
+    """Python's cyclic garbage collector paused for the block (and on again after it, if it
+    was on). A fit builds and drops a few hundred thousand small objects (graphs, traces);
+    with PyMC, JAX and ArviZ loaded, each full collection they trigger walks millions of
+    long-lived objects: 0.2-0.6 s of sleepstudy's 1.1-1.6 s fit in a new process. Their
+    garbage is collected when the collector next runs."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
