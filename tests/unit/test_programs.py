@@ -169,3 +169,17 @@ def test_rewritten_graphs_are_kept_on_disk_for_other_processes(monkeypatch, tmp_
     _, (rewritten, _) = logp_program(model)
     check_against_pymc(pm_model, rewritten, data)
     assert stored.stat().st_size > 100
+
+
+def test_building_a_program_does_not_warn_about_the_domain_checks_jax_skips():
+    """PyTensor warns once per check (``sigma > 0``) it cannot translate to JAX; the
+    sampler's values are transformed to their domains, so the checks hold, and a user saw
+    the warnings on every fit."""
+    import warnings
+
+    programs.clear_cache()
+    model = mb.Model("count ~ x + (1 | g)", frame(3), family="negative_binomial")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logp_program(model)
+    assert not [w for w in caught if "Skipping Check" in str(w.message)]

@@ -36,6 +36,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 
 import jax
@@ -178,11 +179,20 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
     # jitted, so JAX traces each Python function once per argument types and process: a
     # sampler that calls the log density in several places (its start, the mass matrix's
     # scale, the leapfrog steps) and differentiates it reuses one trace
-    pre = jax.jit(jax_funcify(pre_graph)) if pre_graph is not None else None
+    pre = jax.jit(_jaxify(pre_graph)) if pre_graph is not None else None
     n_derived = len(pre_graph.outputs) if pre_graph is not None else 0
-    main = jax.jit(jax_funcify(fgraph))
+    main = jax.jit(_jaxify(fgraph))
     digest = os.path.basename(path)[: -len(".pkl")] if path else None
     return Program(key=key, pre=pre, main=main, n_derived=n_derived, digest=digest)
+
+
+def _jaxify(fgraph):
+    """PyTensor's JAX function of ``fgraph``, without the warning it gives for each check
+    of a parameter's domain (``sigma > 0``), which JAX cannot raise: the sampler's values
+    are transformed to their domains, so the checks hold, and every fit printed them."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping Check", UserWarning)
+        return jax_funcify(fgraph)
 
 
 def _disk_path(key) -> str | None:
