@@ -99,3 +99,15 @@ def test_a_program_over_several_devices_is_placed_as_it_was_exported(cache):
     assert first[0] == again[0] == "1"  # traced once: the second read the file
     assert first[1] == again[1] == "True"
     assert first[2] == again[2]
+
+
+def test_jaxs_64_bit_mode_is_part_of_the_key(cache):
+    calls = []
+    exported.compiled(traced_once(calls), "k")(np.zeros(3), 1.0)
+    before = jax.config.jax_enable_x64
+    try:
+        jax.config.update("jax_enable_x64", not before)
+        exported.compiled(traced_once(calls), "k")(np.zeros(3), 1.0)
+    finally:
+        jax.config.update("jax_enable_x64", before)
+    assert calls == [(3,), (3,)] and len(list(cache.glob("*.jaxexport"))) == 2

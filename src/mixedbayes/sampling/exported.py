@@ -13,8 +13,8 @@ same XLA options, so a seed gives the same draws either way. (Keeping XLA execut
 themselves was tried and withdrawn: they load without the options they were compiled
 with, docs/performance.md.) The file's digest covers the caller's key (the program's
 structure and the sampler's settings), the arguments' tree, shapes and dtypes, JAX's
-backend, the versions of jax, jaxlib and numpyro, and the source of this package's
-modules, which build the program. A file that cannot be read is written anew; a program
+backend and 64-bit mode, the versions of jax, jaxlib and numpyro, and the source of this
+package's modules, which build the program. A file that cannot be read is written anew; a program
 that ``jax.export`` cannot serialize is compiled directly and kept in memory only. The
 cache folder is trusted, as for :mod:`mixedbayes.sampling.programs`.
 """
@@ -83,7 +83,8 @@ def _path(key, tree, shapes) -> str | None:
     import numpyro
 
     versions = (jax.__version__, jaxlib.__version__, numpyro.__version__)
-    blob = repr((key, str(tree), shapes, jax.default_backend(), versions, _source_digest()))
+    platform = (jax.default_backend(), bool(jax.config.jax_enable_x64))
+    blob = repr((key, str(tree), shapes, platform, versions, _source_digest()))
     digest = hashlib.sha256(blob.encode()).hexdigest()
     return os.path.join(cache_dir(), "exports", digest + SUFFIX)
 
