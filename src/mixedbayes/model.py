@@ -87,7 +87,6 @@ class Model:
     >>> fit.fixef()
     """
 
-    @paused_gc()
     def __init__(
         self,
         formula: str | BF,
@@ -111,23 +110,24 @@ class Model:
             formula=formula, family=family, priors=priors, link=link, dropna=dropna,
             context=context, safe=self.safe, links=links,
         )  # fmt: skip
-        self.formula = parse_model_formula(formula)
-        if self.safe:
-            check_data(data, "data")
-            check_formula(self.formula, data.columns, context)
-            context = safe_context(context)
-        self.context = context  # names that formula expressions may use, for new data
-        self.data = data
-        self.family = get_family(family, link)
-        self.design: Design = make_design(
-            self.formula, data, self.family, dropna=dropna, context=context, links=links
-        )
-        self.family = self.family.for_response(self.design.response_levels)
-        self.formula = self.design.formula  # with the family's default dpar formulas
-        self.priors: PriorSet = make_priors(self.design, self.family, priors)
-        self.user_priors = dict(priors or {})
-        self._pymc_model: pm.Model | None = None
-        self._marginal_models: dict[str, pm.Model] = {}
+        with paused_gc():  # after the caller's frame is read above (no wrapper frame)
+            self.formula = parse_model_formula(formula)
+            if self.safe:
+                check_data(data, "data")
+                check_formula(self.formula, data.columns, context)
+                context = safe_context(context)
+            self.context = context  # names that formula expressions may use, for new data
+            self.data = data
+            self.family = get_family(family, link)
+            self.design: Design = make_design(
+                self.formula, data, self.family, dropna=dropna, context=context, links=links
+            )
+            self.family = self.family.for_response(self.design.response_levels)
+            self.formula = self.design.formula  # with the family's default dpar formulas
+            self.priors: PriorSet = make_priors(self.design, self.family, priors)
+            self.user_priors = dict(priors or {})
+            self._pymc_model: pm.Model | None = None
+            self._marginal_models: dict[str, pm.Model] = {}
 
     def with_data(self, data: pd.DataFrame) -> Model:
         """The same model (formula, family, priors, links, names) on other data: for

@@ -80,3 +80,19 @@ def test_the_garbage_collector_is_paused_for_a_block_and_restored():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_model_reads_its_callers_names_through_the_paused_collector():
+    """Model() looks one frame up for the functions a formula calls; pausing the
+    collector must not add a frame between it and its caller."""
+    import numpy as np
+    import pandas as pd
+
+    import mixedbayes as mb
+
+    def triple(x):
+        return 3 * x
+
+    data = pd.DataFrame({"y": [1.0, 2.0, 4.0, 3.0], "x": [0.0, 1.0, 2.0, 3.0]})
+    design = mb.Model("y ~ triple(x)", data).design
+    np.testing.assert_array_equal(design.X[:, 1], 3 * data["x"])
