@@ -66,6 +66,19 @@ def test_fit_arguments_and_defaults():
     assert (args.chains, args.seed, args.sampler, str(args.out)) == (1, 7, "nutpie", "f.nc")
 
 
+def test_help_does_not_import_pymc():
+    """``mixedbayes --help`` answers in well under a second: the parser needs neither
+    PyMC nor matplotlib (5 s of imports)."""
+    import subprocess
+    import sys
+
+    code = "import sys, mixedbayes.cli as c; c.build_parser(); print(sorted(m for m in "
+    code += "('pymc', 'pytensor', 'jax', 'arviz', 'matplotlib') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
 def test_demo_and_summary_defaults():
     args = cli.build_parser().parse_args(["demo"])
     assert (args.draws, args.chains, args.seed, str(args.figures)) == (1000, 4, 1, "figures")
@@ -80,7 +93,6 @@ def test_demo_and_summary_defaults():
         [],
         ["frobnicate"],
         ["fit", "y ~ x"],
-        ["fit", "y ~ x", "d.csv", "--sampler", "stan"],
         ["fit", "y ~ x", "d.csv", "--draws", "many"],
         ["summary", "fit.nc", "--prob", "95"],
     ],
@@ -124,6 +136,7 @@ def test_unknown_column_names_it_and_suggests(csv, capsys):
         ("y ~ x + (1 | g)", ["--link", "log"], "has no link 'log'"),
         ("y ~ x + (1 | g)", ["--draws", "0"], "draws must be an integer >= 1"),
         ("y ~ x + (1 | g)", ["--chains", "0"], "chains must be an integer >= 1"),
+        ("y ~ x + (1 | g)", ["--sampler", "stan"], "unknown sampler 'stan'"),
     ],
 )
 def test_library_errors_exit_2(csv, capsys, formula, options, message):
@@ -259,3 +272,14 @@ def test_fit_writes_a_fit_that_summary_reads(csv, tmp_path, capsys):
     assert summary.strip() in out  # the same report, read back from the file
     status, tables, _ = run(capsys, "summary", out_path, "--varcorr")
     assert status == 0 and tables.startswith("fit.varcorr():") and "Residual" in tables
+
+
+def test_fit_help_names_every_sampler(capsys):
+    from mixedbayes.sampling import SAMPLERS
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["fit", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    sampler_help = text[text.rindex("--sampler SAMPLER") :]  # its line, not the usage
+    assert all(name in sampler_help.split("--target-accept")[0] for name in SAMPLERS)
