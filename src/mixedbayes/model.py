@@ -23,7 +23,7 @@ from .graph.marginal import marginal_choice
 from .priors import PriorSet, make_priors
 from .results import Fit
 from .results.diagnostics import warn_if_unreliable
-from .sampling import check_count, paused_gc, sample
+from .sampling import check_count, no_node_traces, paused_gc, sample
 
 
 class Model:
@@ -193,6 +193,7 @@ class Model:
         return az.InferenceData(prior=prior, prior_predictive=predictive, observed_data=observed)
 
     @paused_gc()
+    @no_node_traces()
     def fit(
         self,
         draws: int = 1000,

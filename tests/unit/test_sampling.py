@@ -96,3 +96,31 @@ def test_a_model_reads_its_callers_names_through_the_paused_collector():
     data = pd.DataFrame({"y": [1.0, 2.0, 4.0, 3.0], "x": [0.0, 1.0, 2.0, 3.0]})
     design = mb.Model("y ~ triple(x)", data).design
     np.testing.assert_array_equal(design.X[:, 1], 3 * data["x"])
+
+
+def test_a_fit_runs_with_the_collector_paused_and_without_node_traces(monkeypatch):
+    import gc
+
+    import numpy as np
+    import pandas as pd
+    import pytensor
+
+    import mixedbayes as mb
+    from mixedbayes import model as model_module
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def sample(*args, **kwargs):
+        seen.append((gc.isenabled(), pytensor.config.traceback__limit))
+        raise Stop
+
+    monkeypatch.setattr(model_module, "sample", sample)
+    limit = pytensor.config.traceback__limit
+    data = pd.DataFrame({"y": np.arange(6.0), "x": np.arange(6.0) % 3})
+    with pytest.raises(Stop):
+        mb.Model("y ~ x", data).fit()
+    assert seen == [(False, 0)]
+    assert gc.isenabled() and pytensor.config.traceback__limit == limit
