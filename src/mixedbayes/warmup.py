@@ -41,9 +41,9 @@ def warmup(
     Gaussian models with one predictor and random intercepts, or correlated random
     intercepts and slopes, of one grouping factor with up to each of ``levels`` levels
     (integrated out, so any number of rows). A later fit of that shape with the same
-    ``draws`` (and ``tune``) and ``chains`` loads the compiled program from JAX's
-    persistent cache; building the PyTensor graph and tracing it still happen in each
-    process (docs/performance.md).
+    ``draws`` (and ``tune``) and ``chains`` loads the traced program
+    (:mod:`mixedbayes.sampling.exported`) and its executable from JAX's persistent cache;
+    building the PyTensor graph still happens in each process (docs/performance.md).
 
     Parameters
     ----------

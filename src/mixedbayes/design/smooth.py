@@ -228,8 +228,8 @@ def smooth_basis(x, k: int = 10, bs: str = "tp", centred: bool = True) -> Smooth
     d = np.ones(Z.shape[1])
     d[: k - 2] = 1 / np.sqrt(ev[: k - 2])
     transform = U * d
-    Xf, Xr = X @ Z @ transform[:, k - 2 :], X @ Z @ transform[:, : k - 2]
-    decorrelate = np.linalg.lstsq(Xf, Xr, rcond=None)[0]
+    columns = X @ Z @ transform  # [Xr, Xf] at the training x
+    decorrelate = np.linalg.lstsq(columns[:, k - 2 :], columns[:, : k - 2], rcond=None)[0]
     arrays = dict(knots=knots, coef_map=coef_map, constraint=Z, transform=transform)
     arrays |= dict(penalty=Sc, decorrelate=decorrelate)
     for a in arrays.values():

@@ -23,6 +23,7 @@ from .numpyro_nuts import chain_method, sample_numpyro, use_jax_cache
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
 JAX_SAMPLERS = ("numpyro", "blackjax")  # like nutpie, each is the package of its name
+PYTHON_LINKER = Mode(linker="py", optimizer="fast_compile")  # for _initial_point_fn
 
 
 def installed(module: str) -> bool:
@@ -199,9 +200,6 @@ def _initial_point_fn(model: pm.Model, jittered: set, transformed: bool):
         return dict(zip(names, function(), strict=True))
 
     return point
-
-
-PYTHON_LINKER = Mode(linker="py", optimizer="fast_compile")
 
 
 @contextmanager

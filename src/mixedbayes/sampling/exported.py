@@ -14,22 +14,22 @@ themselves was tried and withdrawn: they load without the options they were comp
 with, docs/performance.md.) The file's digest covers the caller's key (the program's
 structure and the sampler's settings), the arguments' tree, shapes and dtypes, JAX's
 backend and 64-bit mode, the versions of jax, jaxlib and numpyro, and the source of this
-package's modules, which build the program. A file that cannot be read is written anew; a program
-that ``jax.export`` cannot serialize is compiled directly and kept in memory only. The
+package's modules, which build the program. A file that cannot be read is written anew; a
+program that ``jax.export`` cannot serialize is compiled directly and kept in memory only. The
 cache folder is trusted, as for :mod:`mixedbayes.sampling.programs`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from .programs import cache_dir
+from .programs import cache_dir, read_cached, write_cached
 
 SUFFIX = ".jaxexport"
 
@@ -64,13 +64,13 @@ def compiled(function, key, *, options: dict | None = None, shardings=None):
 
 
 def _build(function, path, args, options, shardings):
-    exported = _read(path)
+    exported = read_cached(path, lambda blob: jax.export.deserialize(bytearray(blob)))
     if exported is None:
         try:
             exported = jax.export.export(function)(*args)
         except Exception:  # an op jax.export cannot keep: compiled as it is, memory only
             return function.lower(*args).compile(compiler_options=options)
-        _write(path, exported)
+        write_cached(path, exported.serialize)
     placed = dict(zip(("in_shardings", "out_shardings"), shardings or (), strict=False))
     call = jax.jit(exported.call, **placed)
     return call.lower(*args).compile(compiler_options=options)
@@ -89,36 +89,8 @@ def _path(key, tree, shapes) -> str | None:
     return os.path.join(cache_dir(), "exports", digest + SUFFIX)
 
 
-_SOURCE: list[str] = []
-
-
+@functools.cache
 def _source_digest() -> str:
     """sha256 of this package's sources (the sampler's code is part of every program)."""
-    if not _SOURCE:
-        files = sorted(Path(__file__).parent.glob("*.py"))
-        _SOURCE.append(hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest())
-    return _SOURCE[0]
-
-
-def _read(path):
-    if path is None or not os.path.exists(path):
-        return None
-    try:
-        return jax.export.deserialize(bytearray(Path(path).read_bytes()))
-    except Exception:  # truncated, or flatbuffers missing: traced again
-        return None
-
-
-def _write(path, exported) -> None:
-    """Atomically (a temporary file renamed); a cache that cannot be written is no error."""
-    if path is None:
-        return
-    try:
-        blob = exported.serialize()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(blob)
-        os.replace(tmp, path)
-    except Exception:
-        return
+    files = sorted(Path(__file__).parent.glob("*.py"))
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()

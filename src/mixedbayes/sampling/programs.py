@@ -171,10 +171,10 @@ def structure_key(inputs, data_vars, outputs) -> tuple:
 def _compile(key, inputs, data_vars, outputs) -> Program:
     """The program from the disk cache, or rewritten and stored there; jaxified."""
     path = _disk_path(key)
-    graphs = _read(path)
+    graphs = read_cached(path, pickle.loads)
     if graphs is None:
         graphs = _rewrite(inputs, data_vars, outputs)
-        _write(path, graphs)
+        write_cached(path, lambda: pickle.dumps(graphs))
     pre_graph, fgraph = graphs
     # jitted, so JAX traces each Python function once per argument types and process: a
     # sampler that calls the log density in several places (its start, the mass matrix's
@@ -210,26 +210,29 @@ def _disk_path(key) -> str | None:
     return os.path.join(cache_dir(), "programs", f"{digest}.pkl")
 
 
-def _read(path):
+def read_cached(path: str | None, load):
+    """``load(bytes)`` of the cache file at ``path``, or None if there is none or it does
+    not load (truncated, from another version): the caller builds it anew."""
     if path is None or not os.path.exists(path):
         return None
     try:
         with open(path, "rb") as file:
-            return pickle.load(file)
-    except Exception:  # truncated or from another version: rewrite it
+            return load(file.read())
+    except Exception:
         return None
 
 
-def _write(path, graphs) -> None:
-    """Write atomically (a temporary file renamed); a cache that cannot be written is
-    no error."""
+def write_cached(path: str | None, dump) -> None:
+    """Write ``dump()`` (bytes) to ``path`` atomically (a temporary file renamed); a cache
+    that cannot be written, or a value that cannot be serialized, is no error."""
     if path is None:
         return
     try:
+        blob = dump()
         os.makedirs(os.path.dirname(path), exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
-            pickle.dump(graphs, file)
+            file.write(blob)
         os.replace(tmp, path)
     except Exception:
         return
