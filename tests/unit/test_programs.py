@@ -183,3 +183,16 @@ def test_building_a_program_does_not_warn_about_the_domain_checks_jax_skips():
         warnings.simplefilter("always")
         logp_program(model)
     assert not [w for w in caught if "Skipping Check" in str(w.message)]
+
+
+def test_a_weighted_mixture_with_a_formula_for_its_weight_makes_a_program():
+    """A zero-inflated likelihood with a ``zi`` formula, weighted (as every padded model
+    is): PyMC's mixture density kept its components for their shapes, and their random
+    generators became inputs that no JAX program can take."""
+    formula = mb.bf("count | weights(w) ~ x + (1 | g)", zi="~ x")
+    data = frame(1).assign(w=np.linspace(0.5, 2.0, 30))
+    pm_model = mb.Model(formula, data, family="zero_inflated_poisson").pymc_model
+    found, data = programs.program(pm_model.value_vars, [pm_model.logp()])
+    point = pm_model.initial_point()
+    ours = found.bind(data)(*[point[v.name] for v in pm_model.value_vars])[0]
+    np.testing.assert_allclose(float(ours), pm_model.compile_logp()(point), rtol=1e-10)

@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import graph_inputs, io_toposort
+from pytensor.tensor.random.op import RandomVariable
+from pytensor.tensor.shape import Shape
 
 from ..design import Design
 
@@ -30,7 +34,7 @@ def pointwise_logp(dist, design: Design, discrete: bool = False):
     """Each row's log-likelihood term under the addition terms of ``design``; for a
     ``discrete`` response the truncation bounds are possible values."""
     y, additions = design.y, design.additions
-    logp = pm.logp(dist, y)
+    logp = _shapes_inferred(pm.logp(dist, y))
     if additions.censoring is not None:
         codes = additions.censoring
         below = pm.logcdf(dist, y)
@@ -47,6 +51,23 @@ def pointwise_logp(dist, design: Design, discrete: bool = False):
     if additions.weights is not None:
         logp = logp * additions.weights
     return logp
+
+
+def _shapes_inferred(logp):
+    """``logp`` with the shape of each random variable that is no model variable computed
+    from its parameters. PyMC's log density of a mixture keeps its components for their
+    shape (a zero-inflated family with a ``zi`` formula): their random generators would
+    then be inputs of the model's log density, which a JAX program cannot take."""
+    model = pm.modelcontext(None)
+    replace = {}
+    for node in io_toposort(graph_inputs([logp]), [logp]):
+        rv = node.inputs[0] if isinstance(node.op, Shape) else None
+        if rv is not None and isinstance(getattr(rv.owner, "op", None), RandomVariable):
+            if rv not in model.basic_RVs:
+                op, owner = rv.owner.op, rv.owner
+                shape = op._infer_shape(op.size_param(owner), op.dist_params(owner))
+                replace[node.outputs[0]] = pt.stack(shape).astype(node.outputs[0].dtype)
+    return graph_replace(logp, replace, strict=False) if replace else logp
 
 
 def _log_mass(dist, lower: np.ndarray, upper: np.ndarray):
