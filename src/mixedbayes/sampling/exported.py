@@ -54,13 +54,18 @@ def compiled(function, key, *, options: dict | None = None, shardings=None):
 
     def run(*args):
         leaves, tree = jax.tree_util.tree_flatten(args)
-        shapes = tuple((np.shape(x), str(np.result_type(x))) for x in leaves)
+        shapes = tuple((np.shape(x), _dtype(x)) for x in leaves)
         if (tree, shapes) not in executables:
             path = _path(key, tree, shapes)
             executables[tree, shapes] = _build(function, path, args, options, shardings)
         return executables[tree, shapes](*args)
 
     return run
+
+
+def _dtype(x) -> str:
+    """An argument's dtype (an array's own; NumPy's for a Python number)."""
+    return str(x.dtype) if hasattr(x, "dtype") else str(np.result_type(x))
 
 
 def _build(function, path, args, options, shardings):
