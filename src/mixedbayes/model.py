@@ -14,16 +14,18 @@ import xarray as xr
 
 from .design import Design, make_design
 from .design.make import as_frame, check_data
+from .design.padding import pad_design, paddable
 from .families import Family, get_family
 from .formula.distributional import BF, parse_model_formula
 from .formula.safety import check_formula, safe_context
-from .graph import build_model, response_name
+from .graph import build_model, model_coords, response_name
 from .graph.conditional import draw_random_effects
 from .graph.marginal import marginal_choice
 from .priors import PriorSet, make_priors
 from .results import Fit
 from .results.diagnostics import warn_if_unreliable
 from .sampling import check_count, no_node_traces, paused_gc, sample
+from .sampling.padded import Padded
 
 
 class Model:
@@ -128,6 +130,7 @@ class Model:
             self.user_priors = dict(priors or {})
             self._pymc_model: pm.Model | None = None
             self._marginal_models: dict[str, pm.Model] = {}
+            self._padded_model: pm.Model | None = None  # what numpyro samples (_padded)
 
     def with_data(self, data: pd.DataFrame) -> Model:
         """The same model (formula, family, priors, links, names) on other data: for
@@ -192,8 +195,6 @@ class Model:
         observed = xr.Dataset({name: (("obs",), self.design.y)})
         return az.InferenceData(prior=prior, prior_predictive=predictive, observed_data=observed)
 
-    @paused_gc()
-    @no_node_traces()
     def fit(
         self,
         draws: int = 1000,
@@ -242,21 +243,27 @@ class Model:
             For each failed check of ``Fit.diagnostics()`` (divergences, R-hat, ESS, tree
             depth, E-BFMI), saying what to try.
         """
+        settings = dict(draws=draws, tune=tune, chains=chains, random_seed=random_seed)
+        settings.update(sampler=sampler, progressbar=progressbar, target_accept=target_accept)
+        # a with-block, not decorators: the ConvergenceWarnings point at the caller's line
+        with paused_gc(), no_node_traces():
+            fit = Fit(self, self._sample(marginalize, cores=cores, **settings))
+            warn_if_unreliable(fit)
+        return fit
+
+    def _sample(self, marginalize, *, sampler: str, random_seed, **settings):
+        """The posterior draws of :meth:`fit`, as InferenceData."""
         group = marginal_choice(self.design, self.family, marginalize)
         additions = self.design.additions
         if sampler == "auto" and (additions.censoring is not None or additions.truncation):
             sampler = "pymc"  # JAX cannot differentiate the CDFs (erfcx, betainc) censoring needs
         idata = sample(
             (lambda: self.pymc_model) if group is None else (lambda: self.marginal_model(group)),
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=random_seed,
             sampler=sampler,
-            progressbar=progressbar,
-            target_accept=target_accept,
-            cores=cores,
+            random_seed=random_seed,
             dense_mass=self._dense_mass(group),
+            padded=self._padded() if group is None else None,
+            **settings,
         )
         if group is not None:
             posterior = idata.posterior
@@ -264,9 +271,28 @@ class Model:
             for name, values in effects.items():
                 posterior[name] = values
             posterior.attrs["marginalized"] = ", ".join(name[2:] for name in effects)
-        fit = Fit(self, idata)
-        warn_if_unreliable(fit)
-        return fit
+        return idata
+
+    def _padded(self) -> Padded | None:
+        """The model with its rows and levels padded (:mod:`mixedbayes.design.padding`), for
+        numpyro to sample when every random effect is sampled: data sets of nearby sizes
+        (k-fold's folds, a simulation study's) then share one compiled program."""
+        design = self.design
+        if not paddable(design):
+            return None
+
+        def build():
+            if self._padded_model is None:
+                self._padded_model = build_model(pad_design(design), self.priors, self.family)
+            return self._padded_model
+
+        factors = [b.group for part in design.parts for b in part.blocks if b.smooth is None]
+        return Padded(
+            build=build,
+            coords=model_coords(design, self.family),
+            dims=("obs", *factors),
+            observed={} if design.additions.any else {response_name(design): design.y},
+        )
 
     def _dense_mass(self, group: str | None) -> bool:
         """A full mass matrix for correlated residuals integrated with their factor and no

@@ -155,6 +155,9 @@ class Design:
     autocor : AutocorDesign or None
         The residual correlation structure (``ar(time = t, gr = g)``), bound to the rows
         (:mod:`mixedbayes.design.autocor`).
+    n_padding : int
+        Rows at the end that only pad the design to a shared size, with weight 0
+        (:mod:`mixedbayes.design.padding`); 0 for a user's design.
     """
 
     formula: Formula
@@ -172,6 +175,7 @@ class Design:
     link: str | None = None
     dpars: tuple[Design, ...] = ()
     autocor: AutocorDesign | None = None
+    n_padding: int = 0
 
     @property
     def parts(self) -> tuple[Design, ...]:
@@ -186,6 +190,11 @@ class Design:
     @property
     def n_obs(self) -> int:
         return len(self.y)
+
+    @property
+    def real_rows(self) -> slice:
+        """The rows that are data, not padding."""
+        return slice(0, self.n_obs - self.n_padding)
 
     @property
     def has_intercept(self) -> bool:

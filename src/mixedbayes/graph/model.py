@@ -192,7 +192,9 @@ def _fixed_effects(design: Design, priors: PriorSet, family: Family):
 
 def _ordinal_fixed_effects(design, priors, family, X, b):
     """Centered slopes, and ordered thresholds (user scale: centered + means @ b)."""
-    counts = np.bincount(design.y.astype(int), minlength=len(design.response_levels))
+    counts = np.bincount(
+        design.y[design.real_rows].astype(int), minlength=len(design.response_levels)
+    )
     below = np.clip(np.cumsum(counts)[:-1] / counts.sum(), 0.02, 0.98)
     cut = priors.get("Intercept").create(
         "Intercept_centered",
@@ -203,7 +205,7 @@ def _ordinal_fixed_effects(design, priors, family, X, b):
     if b is None:
         pm.Deterministic("Intercept", cut, dims="threshold")
         return pt.zeros(design.n_obs), {"thresholds": cut}
-    means = X.mean(axis=0)
+    means = X[design.real_rows].mean(axis=0)
     pm.Deterministic("Intercept", cut + (means * b).sum(), dims="threshold")
     return matvec(X - means, b), {"thresholds": cut}
 
@@ -212,7 +214,7 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     """``(X, beta)``: slopes on centered predictors, after the intercept at their means."""
     if not design.has_intercept:
         return X, (b if b is not None else pt.zeros(0))
-    means, name = X.mean(axis=0), f"{design.prefix}Intercept"
+    means, name = X[design.real_rows].mean(axis=0), f"{design.prefix}Intercept"
     intercept_c = priors.get(name).create(f"{name}_centered")
     ones = np.ones((design.n_obs, 1))
     if b is None:

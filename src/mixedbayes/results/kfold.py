@@ -15,8 +15,9 @@ new group, which depends on how the model correlates a group's rows (``joint=Fal
 scores rows one by one as brms's ``kfold`` does, ``log mean_s p(y_i | theta_s, u_s)``,
 where a random slope's correlation over occasions plays no part). Folds of rows score
 rows. ``elpd_kfold`` sums the units' ``elpd`` with the standard error
-``sqrt(n var(elpd))`` over the n units, as ``loo::kfold`` computes it. The refits reuse one compiled
-sampler where the folds have the same shape (``mixedbayes.sampling.programs``).
+``sqrt(n var(elpd))`` over the n units, as ``loo::kfold`` computes it. The refits reuse one
+compiled sampler where the folds' sizes fall in one padding step
+(:mod:`mixedbayes.design.padding`, :mod:`mixedbayes.sampling.programs`).
 """
 
 from __future__ import annotations

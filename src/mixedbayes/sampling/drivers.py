@@ -20,6 +20,7 @@ from pytensor.compile.mode import Mode
 
 from ..errors import SamplingError
 from .numpyro_nuts import chain_method, sample_numpyro, use_jax_cache
+from .padded import Padded
 
 SAMPLERS = ("auto", "pymc", "nutpie", "numpyro", "blackjax")
 JAX_SAMPLERS = ("numpyro", "blackjax")  # like nutpie, each is the package of its name
@@ -91,12 +92,15 @@ def sample(
     target_accept: float,
     cores: int | None,
     dense_mass: bool = False,
+    padded: Padded | None = None,
 ) -> az.InferenceData:
     """Run NUTS on ``model``; the same ``random_seed`` gives the same draws.
 
     ``model`` may be a function that builds it, called only after the arguments are
     checked, so a bad argument fails before any PyTensor work. ``dense_mass`` asks
     numpyro's NUTS for a full mass matrix (the other samplers keep their own).
+    ``padded``: numpyro samples this padded copy of the model instead, so that models of
+    nearby sizes share its compiled program (:mod:`mixedbayes.sampling.padded`).
     """
     draws = check_count("draws", draws, 1)
     tune = check_count("tune", tune, 0)
@@ -114,7 +118,11 @@ def sample(
         cores = check_count("cores", cores, 1)
     check_seed(random_seed)
     nuts_sampler = choose_sampler(sampler)
-    if not isinstance(model, pm.Model):
+    if nuts_sampler != "numpyro":
+        padded = None
+    if padded is not None:
+        model = padded.build()
+    elif not isinstance(model, pm.Model):
         model = model()
     common = dict(
         draws=draws,
@@ -126,7 +134,9 @@ def sample(
     )
     if nuts_sampler == "numpyro":
         starts = starting_points(model, chains, random_seed, transformed=True)
-        return sample_numpyro(model, starts, cores=cores, dense_mass=dense_mass, **common)
+        return sample_numpyro(
+            model, starts, cores=cores, dense_mass=dense_mass, padded=padded, **common
+        )
     common["compute_convergence_checks"] = False  # PyMC's; Fit.diagnostics() does ours
     if nuts_sampler == "nutpie":  # nutpie takes no starting points
         with model:

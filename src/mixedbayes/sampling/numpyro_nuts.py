@@ -38,6 +38,7 @@ import pymc as pm
 from ..errors import SamplingError
 from .exported import compiled
 from .nuts_kernel import nuts_chain
+from .padded import Padded, cut_draws, padded_log_density, padded_priors
 from .programs import Program, cache_dir, program
 
 # A sampler whose data hold at most this many numbers is compiled without XLA's CPU fusion
@@ -201,10 +202,13 @@ def sample_numpyro(
     cores: int | None,
     progressbar: bool,
     dense_mass: bool = False,
+    padded: Padded | None = None,
 ) -> az.InferenceData:
     """NUTS draws of ``model`` from ``starts`` (transformed values by value-variable name, one
     dict per chain), as PyMC's InferenceData (posterior, sample_stats, observed_data,
-    constant_data); ``dense_mass`` adapts a full mass matrix."""
+    constant_data); ``dense_mass`` adapts a full mass matrix. With ``padded``, ``model``
+    is a padded copy (:mod:`mixedbayes.sampling.padded`) and the draws are cut back to
+    ``padded.coords``."""
     import jax
     import numpyro
     from arviz.data.base import make_attrs
@@ -247,14 +251,25 @@ def sample_numpyro(
     stats["tree_depth"] = np.log2(stats["n_steps"]).astype(int) + 1
 
     wanted = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-    transform, transform_data = program(values, wanted)
-    posterior = _transformer(transform)(raw, transform_data)
     coords, dims = coords_and_dims_for_inferencedata(model)
+    lengths = {} if padded is None else padded.lengths
+    rvs, logps = padded_priors(model, dims, lengths)
+    transform, transform_data = program(values, wanted + logps)
+    outputs = [np.asarray(x) for x in _transformer(transform)(raw, transform_data)]
+    posterior = {
+        v.name: cut_draws(x, dims.get(v.name, []), lengths)
+        for v, x in zip(wanted, outputs, strict=False)
+    }
+    if rvs:  # lp without the padded levels' prior terms (lp is minus the log density)
+        rv_dims = [dims[rv.name] for rv in rvs]
+        stats["lp"] = stats["lp"] + padded_log_density(outputs[len(wanted) :], rv_dims, lengths)
+    if padded is not None:
+        coords = {dim: padded.coords.get(dim, labels) for dim, labels in coords.items()}
     attrs = make_attrs(attrs, library=numpyro)
     return az.from_dict(
-        posterior={v.name: np.asarray(x) for v, x in zip(wanted, posterior, strict=True)},
+        posterior=posterior,
         sample_stats=stats,
-        observed_data=find_observations(model),
+        observed_data=find_observations(model) if padded is None else padded.observed,
         constant_data=find_constants(model),
         coords=coords,
         dims=dims,

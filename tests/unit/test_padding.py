@@ -1,0 +1,158 @@
+"""Padded rows and levels of sampled models: they add exactly nothing, and nearby sizes share
+one program."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import mixedbayes as mb
+from mixedbayes.design.padding import pad_design, paddable, padded_size
+from mixedbayes.graph import build_model
+from mixedbayes.sampling import programs
+
+jax = pytest.importorskip("jax")
+
+
+def frame(seed: int, groups: int = 17, per: int = 3, items: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(groups), per)
+    x = rng.normal(size=g.size)
+    eta = -0.3 + 0.6 * x + rng.normal(size=groups)[g]
+    return pd.DataFrame(
+        {
+            "y": rng.normal(eta, 0.8),
+            "hit": (rng.random(g.size) < 1 / (1 + np.exp(-eta))).astype(int),
+            "count": rng.poisson(np.exp(0.2 + 0.3 * x)),
+            "k": rng.binomial(6, 1 / (1 + np.exp(-eta))),
+            "n": 6,
+            "rating": rng.integers(0, 4, g.size),
+            "w": rng.uniform(0.5, 2.0, g.size),
+            "t": rng.uniform(1.0, 3.0, g.size),
+            "x": x,
+            "g": [f"s{i}" for i in g],
+            "item": [f"i{i}" for i in rng.integers(0, items, g.size)],
+        }
+    )
+
+
+def test_padded_sizes_are_eighth_octave_steps():
+    assert [padded_size(n) for n in (1, 7, 16)] == [1, 7, 16]
+    assert [padded_size(n) for n in (17, 19, 33, 316, 7584, 8192)] == [18, 20, 36, 320, 7680, 8192]
+    sizes = [padded_size(n) for n in range(1, 20_000)]
+    for n, size in enumerate(sizes, start=1):
+        assert n <= size <= max(16, n * 9 / 8) and padded_size(size) == size
+    assert len(set(sizes[1023:2048])) == 9  # 1,024 .. 2,048: nine programs
+
+
+MODELS = [
+    ("hit ~ x + (1 + x | g)", "bernoulli"),
+    ("count ~ x + offset(np.log(t)) + (1 | g) + (1 | item)", "poisson"),
+    ("k | trials(n) ~ x + (1 | g)", "binomial"),
+    ("y | weights(w) ~ x + (1 | g)", "gaussian"),
+    (mb.bf("y ~ x + (1 | g)", sigma="~ x + (1 | g)"), "gaussian"),
+    ("count ~ x + (1 | g)", "zero_inflated_poisson"),
+    ("rating ~ x + (1 | g)", "cumulative"),
+]
+
+
+def padded_point(padded_model, point: dict, rng) -> dict:
+    """``point`` with random values for the padded entries (at the ends of their axes)."""
+    out = {}
+    for name, value in padded_model.initial_point().items():
+        real = np.asarray(point[name])
+        extra = rng.normal(size=value.shape)
+        extra[tuple(slice(s) for s in real.shape)] = real
+        out[name] = extra
+    return out
+
+
+@pytest.mark.parametrize("formula, family", MODELS)
+def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, family):
+    model = mb.Model(formula, frame(1), family=family)
+    design = model.design
+    assert paddable(design)
+    padded = pad_design(design)
+    assert padded.n_obs == padded_size(design.n_obs) > design.n_obs
+    real, pad = model.pymc_model, build_model(padded, model.priors, model.family)
+    rng = np.random.default_rng(0)
+    logp, pad_logp = real.compile_logp(), pad.compile_logp()
+    dlogp, pad_dlogp = real.compile_dlogp(), pad.compile_dlogp()
+    for _ in range(3):
+        point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in real.initial_point().items()}
+        other = padded_point(pad, point, rng)
+        extra = sum(
+            stats.norm.logpdf(other[name]).sum() - stats.norm.logpdf(point[name]).sum()
+            for name in point
+            if np.shape(point[name]) != np.shape(other[name])
+        )
+        assert any(np.shape(point[n]) != np.shape(other[n]) for n in point)  # levels padded
+        np.testing.assert_allclose(pad_logp(other), logp(point) + extra, rtol=1e-12)
+        # the gradient: the real entries' as without padding, a padded z's is -z
+        grad = dict(zip([v.name for v in pad.value_vars], np.split(pad_dlogp(other), np.cumsum(
+            [np.size(other[v.name]) for v in pad.value_vars])[:-1]), strict=True))  # fmt: skip
+        unpadded = np.split(
+            dlogp(point), np.cumsum([np.size(point[v.name]) for v in real.value_vars])[:-1]
+        )
+        for v, g in zip(real.value_vars, unpadded, strict=True):
+            full = grad[v.name].reshape(np.shape(other[v.name]))
+            inside = tuple(slice(s) for s in np.shape(point[v.name]))
+            np.testing.assert_allclose(full[inside].ravel(), g, rtol=1e-9, atol=1e-12)
+            outside = np.ones(full.shape, bool)
+            outside[inside] = False
+            np.testing.assert_allclose(full[outside], -other[v.name][outside], rtol=1e-12)
+
+
+def test_the_fixed_effects_are_centred_on_the_real_rows():
+    model = mb.Model("hit ~ x + (1 | g)", frame(1), family="bernoulli")
+    padded = pad_design(model.design)
+    assert padded.n_padding > 0 and padded.X[padded.real_rows].shape == model.design.X.shape
+    assert padded.additions.weights[padded.real_rows].tolist() == [1.0] * model.design.n_obs
+    assert not padded.additions.weights[model.design.n_obs :].any()
+
+
+@pytest.mark.parametrize("formula", ["y ~ x + ar(gr = g) + (1 | g)", "y | cens(c) ~ x + (1 | g)"])
+def test_rows_that_enter_otherwise_are_not_padded(formula):
+    data = frame(1).assign(c="none")
+    assert not paddable(mb.Model(formula, data).design)
+
+
+def value_point(pm_model, posterior, chain: int, draw: int) -> dict:
+    """One draw of ``posterior`` on the sampler's scale, by value-variable name."""
+    point = {}
+    for rv in pm_model.free_RVs:
+        value = posterior[rv.name].isel(chain=chain, draw=draw).values
+        transform = pm_model.rvs_to_transforms[rv]
+        if transform is not None:
+            value = transform.forward(value, *rv.owner.inputs).eval()
+        point[pm_model.rvs_to_values[rv].name] = value
+    return point
+
+
+def test_nearby_sizes_share_one_sampler_and_keep_the_real_posterior():
+    """19 and 20 groups of 4 rows (both padded to 20 levels and 80 rows): one compiled
+    program fits both; the draws have the data's own levels, and ``lp`` is minus the
+    unpadded model's log density at each draw."""
+    programs.clear_cache()
+    settings = dict(draws=60, tune=60, chains=2, random_seed=3, progressbar=False)
+    models = [
+        mb.Model("hit ~ x + (1 | g)", frame(seed, groups=n, per=4), family="bernoulli")
+        for seed, n in ((1, 19), (2, 20))
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fits = [model.fit(**settings) for model in models]
+    convergence = [w for w in caught if issubclass(w.category, mb.ConvergenceWarning)]
+    assert convergence and {w.filename for w in convergence} == {__file__}  # the caller's line
+    assert programs.cached_programs() == 2  # the log density and the transform
+    for model, fit in zip(models, fits, strict=True):
+        posterior = fit.idata.posterior
+        assert list(posterior["g"].values) == list(model.design.block("g").levels)
+        assert posterior["z_g"].shape[2:] == (model.design.block("g").n_levels, 1)
+        logp = model.pymc_model.compile_logp()
+        for draw in (0, 59):
+            lp = float(fit.idata.sample_stats["lp"].isel(chain=1, draw=draw))
+            point = value_point(model.pymc_model, posterior, 1, draw)
+            np.testing.assert_allclose(-lp, logp(point), rtol=1e-8)
