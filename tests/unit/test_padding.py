@@ -105,7 +105,7 @@ def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, f
             np.testing.assert_allclose(full[outside], -other[v.name][outside], rtol=1e-12)
 
 
-def test_the_fixed_effects_are_centred_on_the_real_rows():
+def test_padded_rows_weigh_nothing_and_real_rows_keep_their_weights():
     model = mb.Model("hit ~ x + (1 | g)", frame(1), family="bernoulli")
     padded = pad_design(model.design)
     assert padded.n_padding > 0 and padded.X[padded.real_rows].shape == model.design.X.shape
