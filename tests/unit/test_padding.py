@@ -55,6 +55,9 @@ MODELS = [
     (mb.bf("y ~ x + (1 | g)", sigma="~ x + (1 | g)"), "gaussian"),
     ("count ~ x + (1 | g)", "zero_inflated_poisson"),
     ("rating ~ x + (1 | g)", "cumulative"),
+    ("rating ~ x + (1 | g)", "categorical"),
+    (mb.bf("y ~ x + (1 |p| g)", sigma="~ (1 |p| g)"), "gaussian"),  # correlated across dpars
+    ("y ~ s(x, k = 5) + (1 | g)", "gaussian"),  # a smooth's one level is not padded
 ]
 
 
