@@ -27,6 +27,32 @@ def test_chains_run_in_parallel_when_there_are_devices():
         assert numpyro_nuts.chain_method(2, None) == "parallel"
 
 
+FIRST_ONE_CHAIN = """
+import jax
+from mixedbayes.sampling import numpyro_nuts
+assert numpyro_nuts.chain_method(1, 1) == "sequential"  # a one-chain fit comes first
+jax.numpy.ones(3).block_until_ready()  # and starts JAX's backends
+print(numpyro_nuts.chain_method(4, None), jax.local_device_count())
+"""
+
+
+def test_a_first_fit_of_one_chain_leaves_devices_for_later_parallel_chains():
+    """JAX's CPU device count is fixed at its first computation: asking for the devices
+    only when several chains ran left a process whose first fit had one chain with one
+    device, and every later fit's chains one after the other."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env.pop("XLA_FLAGS", None)
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_ONE_CHAIN], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["parallel", str(max(os.cpu_count() or 1, 4))]
+
+
 def test_a_chain_without_finite_density_is_an_error():
     numpyro_nuts._check_energies(np.zeros((2, 5)))
     lp = np.zeros((2, 5))

@@ -94,7 +94,8 @@ def chain_method(chains: int, cores: int | None) -> str:
     here on GPA, but it is the way to run several chains on one accelerator."""
     import jax
 
-    if chains > 1 and (cores is None or cores > 1) and chains <= use_cpu_devices():
+    devices = use_cpu_devices()  # first, whatever the chains: a one-chain fit starts JAX
+    if chains > 1 and (cores is None or cores > 1) and chains <= devices:
         return "parallel"
     return "sequential" if jax.default_backend() == "cpu" else "vectorized"
 
