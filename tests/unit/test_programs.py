@@ -196,3 +196,36 @@ def test_a_weighted_mixture_with_a_formula_for_its_weight_makes_a_program():
     point = pm_model.initial_point()
     ours = found.bind(data)(*[point[v.name] for v in pm_model.value_vars])[0]
     np.testing.assert_allclose(float(ours), pm_model.compile_logp()(point), rtol=1e-10)
+
+
+def test_softplus_and_its_derivative_are_accurate_everywhere():
+    from scipy.special import expit
+
+    from mixedbayes.sampling.jax_ops import softplus
+
+    x = np.concatenate([np.linspace(-800, 800, 16_001), [-1e-300, 0.0, 1e-300]])
+    value = np.asarray(jax.jit(jax.vmap(softplus))(x))
+    slope = np.asarray(jax.jit(jax.vmap(jax.grad(softplus)))(x))
+    np.testing.assert_allclose(value, np.logaddexp(0.0, x), rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(slope, expit(x), rtol=1e-15, atol=1e-300)
+
+
+def test_a_logistic_programs_density_and_gradient_match_pymc_and_leave_pytensor_as_it_was():
+    from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.scalar.math import Softplus
+
+    pytensors = jax_funcify.dispatch(Softplus)
+    data = frame(1).assign(hit=lambda d: (d["y"] > d["y"].median()).astype(int))
+    pm_model = mb.Model("hit ~ x + (1 | g)", data, family="bernoulli").pymc_model
+    programs.clear_cache()
+    found, values = programs.program(pm_model.value_vars, [pm_model.logp()])
+    assert jax_funcify.dispatch(Softplus) is pytensors  # restored after translating
+    names = [v.name for v in pm_model.value_vars]
+    logp = jax.jit(lambda x, d: found.bind(d)(*x)[0])
+    grad = jax.jit(jax.grad(lambda x, d: found.bind(d)(*x)[0]))
+    reference, dlogp = pm_model.compile_logp(), pm_model.compile_dlogp()
+    for point in at_points(pm_model):
+        x = [point[n] for n in names]
+        np.testing.assert_allclose(float(logp(x, values)), reference(point), rtol=1e-12)
+        ours = np.concatenate([np.ravel(g) for g in grad(x, values)])
+        np.testing.assert_allclose(ours, dlogp(point), rtol=1e-10, atol=1e-12)

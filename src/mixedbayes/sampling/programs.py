@@ -49,6 +49,8 @@ from pytensor.graph.replace import clone_replace
 from pytensor.graph.traversal import graph_inputs, io_toposort
 from pytensor.link.jax.dispatch import jax_funcify
 
+from .jax_ops import translations
+
 SMALL_INDEX = 8  # integer arrays shorter than this stay constants (shapes, axes)
 
 
@@ -187,10 +189,11 @@ def _compile(key, inputs, data_vars, outputs) -> Program:
 
 
 def _jaxify(fgraph):
-    """PyTensor's JAX function of ``fgraph``, without the warning it gives for each check
-    of a parameter's domain (``sigma > 0``), which JAX cannot raise: the sampler's values
-    are transformed to their domains, so the checks hold, and every fit printed them."""
-    with warnings.catch_warnings():
+    """PyTensor's JAX function of ``fgraph``, with the translations of
+    :mod:`mixedbayes.sampling.jax_ops`, and without the warning it gives for each check of a
+    parameter's domain (``sigma > 0``), which JAX cannot raise: the sampler's values are
+    transformed to their domains, so the checks hold, and every fit printed them."""
+    with warnings.catch_warnings(), translations():
         warnings.filterwarnings("ignore", "Skipping Check", UserWarning)
         return jax_funcify(fgraph)
 

@@ -1,0 +1,53 @@
+"""JAX translations of PyTensor ops that the programs use instead of PyTensor's own.
+
+``softplus(x) = log(1 + e^x)`` is every logistic and binomial model's per-row cost
+(``y eta - n softplus(eta)``). PyTensor translates it to JAX as nested ``where``\\ s over
+three branches, each with its own ``exp``, and JAX differentiates every branch: four
+exponentials and a ``log1p`` per row and gradient. Here it is ``max(x, 0) +
+log1p(exp(-|x|))`` with its derivative, the logistic function, written from the same
+``exp(-|x|)``: one exponential and one ``log1p`` per row for the value and the gradient
+together. Speed dating's logistic GLMM (7,366 rows, 4 x 1,000 + 1,000) sampled in
+7.9-8.4 s instead of 11.7-12.2 s (docs/performance.md).
+
+The translations apply while a program is translated (:func:`translations`), not to other
+PyTensor graphs of the process.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import jax
+import jax.numpy as jnp
+from pytensor.link.jax.dispatch import jax_funcify
+from pytensor.scalar.math import Softplus
+
+
+@jax.custom_jvp
+def softplus(x):
+    """``log(1 + e^x)``, accurate for every ``x`` (``x`` itself above 36, ``e^x`` below -36)."""
+    return jnp.maximum(x, 0.0) + jnp.log1p(jnp.exp(-jnp.abs(x)))
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    e = jnp.exp(-jnp.abs(x))
+    logistic = jnp.where(x >= 0, 1.0, e) / (1.0 + e)
+    return jnp.maximum(x, 0.0) + jnp.log1p(e), logistic * dx
+
+
+OURS = {Softplus: lambda op, **kwargs: softplus}
+
+
+@contextmanager
+def translations():
+    """PyTensor's JAX translation uses :data:`OURS` inside the block, its own after."""
+    previous = {op: jax_funcify.dispatch(op) for op in OURS}
+    for op, translate in OURS.items():
+        jax_funcify.register(op)(translate)
+    try:
+        yield
+    finally:
+        for op, translate in previous.items():
+            jax_funcify.register(op)(translate)
