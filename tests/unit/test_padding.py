@@ -136,8 +136,8 @@ def value_point(pm_model, posterior, chain: int, draw: int) -> dict:
 
 def test_nearby_sizes_share_one_sampler_and_keep_the_real_posterior():
     """19 and 20 groups of 4 rows (both padded to 20 levels and 80 rows): one compiled
-    program fits both; the draws have the data's own levels, and ``lp`` is minus the
-    unpadded model's log density at each draw."""
+    program fits both; the draws have the data's own levels, and ``lp`` is the unpadded
+    model's log density at each draw."""
     programs.clear_cache()
     settings = dict(draws=60, tune=60, chains=2, random_seed=3, progressbar=False)
     models = [
@@ -158,4 +158,18 @@ def test_nearby_sizes_share_one_sampler_and_keep_the_real_posterior():
         for draw in (0, 59):
             lp = float(fit.idata.sample_stats["lp"].isel(chain=1, draw=draw))
             point = value_point(model.pymc_model, posterior, 1, draw)
-            np.testing.assert_allclose(-lp, logp(point), rtol=1e-8)
+            np.testing.assert_allclose(lp, logp(point), rtol=1e-8)
+
+
+def test_lp_is_the_sampled_models_log_density_without_padding_too():
+    """A Gaussian model with its factor integrated out (levels padded inside the density,
+    no padded copy): ``lp`` is the marginal model's log density, as PyMC's NUTS reports
+    it (numpyro's potential energy is its negative)."""
+    model = mb.Model("y ~ x + (1 | g)", frame(1))
+    fit = model.fit(draws=20, tune=20, chains=2, random_seed=1, progressbar=False)
+    marginal = model.marginal_model("g")
+    logp = marginal.compile_logp()
+    for draw in (0, 19):
+        lp = float(fit.idata.sample_stats["lp"].isel(chain=0, draw=draw))
+        point = value_point(marginal, fit.idata.posterior, 0, draw)
+        np.testing.assert_allclose(lp, logp(point), rtol=1e-8)

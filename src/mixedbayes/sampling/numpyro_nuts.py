@@ -248,6 +248,7 @@ def sample_numpyro(
         print(f"Sampling took {elapsed:.1f} s.", file=sys.stderr, flush=True)
     attrs = {"sampling_time": elapsed, "tuning_steps": tune}
     stats = {STAT_NAMES.get(name, name): np.asarray(x) for name, x in fields.items()}
+    stats["lp"] = -stats["lp"]  # the log density, as PyMC's NUTS reports it (numpyro's minus)
     _check_energies(stats["lp"])
     stats["tree_depth"] = np.log2(stats["n_steps"]).astype(int) + 1
 
@@ -261,9 +262,9 @@ def sample_numpyro(
         v.name: cut_draws(x, dims.get(v.name, []), lengths)
         for v, x in zip(wanted, outputs, strict=False)
     }
-    if rvs:  # lp without the padded levels' prior terms (lp is minus the log density)
+    if rvs:  # lp without the padded levels' prior terms
         rv_dims = [dims[rv.name] for rv in rvs]
-        stats["lp"] = stats["lp"] + padded_log_density(outputs[len(wanted) :], rv_dims, lengths)
+        stats["lp"] = stats["lp"] - padded_log_density(outputs[len(wanted) :], rv_dims, lengths)
     if padded is not None:
         coords = {dim: padded.coords.get(dim, labels) for dim, labels in coords.items()}
     attrs = make_attrs(attrs, library=numpyro)

@@ -4,7 +4,7 @@ The padded model has more rows (weight 0) and more levels per grouping factor (s
 normals without data) than the user's, at the end of their dimensions. Its draws of
 everything else are draws of the user's posterior, so cutting each dimension back to the
 user's length gives the user's posterior; the padded levels' prior terms come out of
-``lp``, the sampler's potential energy (``energy``, which also holds their momenta, keeps
+``lp``, the log density at each draw (``energy``, which also holds their momenta, keeps
 them: E-BFMI is computed on it).
 """
 
