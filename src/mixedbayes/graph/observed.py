@@ -57,7 +57,8 @@ def _shapes_inferred(logp):
     """``logp`` with the shape of each random variable that is no model variable computed
     from its parameters. PyMC's log density of a mixture keeps its components for their
     shape (a zero-inflated family with a ``zi`` formula): their random generators would
-    then be inputs of the model's log density, which a JAX program cannot take."""
+    then be inputs of the model's log density, which a JAX program cannot take. (The
+    shape comes from ``RandomVariable._infer_shape``, what the op's ``infer_shape`` calls.)"""
     model = pm.modelcontext(None)
     replace = {}
     for node in io_toposort(graph_inputs([logp]), [logp]):

@@ -260,7 +260,7 @@ def sample_numpyro(
     outputs = [np.asarray(x) for x in _transformer(transform)(raw, transform_data)]
     posterior = {
         v.name: cut_draws(x, dims.get(v.name, []), lengths)
-        for v, x in zip(wanted, outputs, strict=False)
+        for v, x in zip(wanted, outputs[: len(wanted)], strict=True)
     }
     if rvs:  # lp without the padded levels' prior terms
         rv_dims = [dims[rv.name] for rv in rvs]
