@@ -30,6 +30,7 @@ bench: $(STAMP)  ## mixedbayes vs bambi, side by side; writes docs/performance.m
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/first_fit.py
 	$(BIN)/python benchmarks/structures.py
+	$(BIN)/python benchmarks/padding.py
 
 data: $(STAMP)  ## regenerate the stand-in data sets in data/ with mb.simulate
 	$(BIN)/python data/make_data.py
