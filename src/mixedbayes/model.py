@@ -14,11 +14,11 @@ import xarray as xr
 
 from .design import Design, make_design
 from .design.make import as_frame, check_data
-from .design.padding import pad_design, paddable
+from .design.padding import pad_design, paddable, padded_dims
 from .families import Family, get_family
 from .formula.distributional import BF, parse_model_formula
 from .formula.safety import check_formula, safe_context
-from .graph import build_model, model_coords, response_name
+from .graph import build_model, model_coords, observed_data, response_name
 from .graph.conditional import draw_random_effects
 from .graph.marginal import marginal_choice
 from .priors import PriorSet, make_priors
@@ -286,12 +286,11 @@ class Model:
                 self._padded_model = build_model(pad_design(design), self.priors, self.family)
             return self._padded_model
 
-        factors = [b.group for part in design.parts for b in part.blocks if b.smooth is None]
         return Padded(
             build=build,
             coords=model_coords(design, self.family),
-            dims=("obs", *factors),
-            observed={} if design.additions.any else {response_name(design): design.y},
+            dims=padded_dims(design),
+            observed=observed_data(design),
         )
 
     def _dense_mass(self, group: str | None) -> bool:

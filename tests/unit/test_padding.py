@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
+from conftest import jittered_point
 from mixedbayes.design.padding import pad_design, paddable, padded_size
 from mixedbayes.graph import build_model
 from mixedbayes.sampling import programs
@@ -72,6 +73,17 @@ def padded_point(padded_model, point: dict, rng) -> dict:
     return out
 
 
+def gradients(pm_model, point: dict) -> dict:
+    """``d log p / d value`` at ``point``, by value variable, in each value's shape."""
+    flat = pm_model.compile_dlogp()(point)
+    sizes = [np.size(point[v.name]) for v in pm_model.value_vars]
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    return {
+        v.name: part.reshape(np.shape(point[v.name]))
+        for v, part in zip(pm_model.value_vars, parts, strict=True)
+    }
+
+
 @pytest.mark.parametrize("formula, family", MODELS)
 def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, family):
     model = mb.Model(formula, frame(1), family=family)
@@ -82,30 +94,24 @@ def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, f
     real, pad = model.pymc_model, build_model(padded, model.priors, model.family)
     rng = np.random.default_rng(0)
     logp, pad_logp = real.compile_logp(), pad.compile_logp()
-    dlogp, pad_dlogp = real.compile_dlogp(), pad.compile_dlogp()
-    for _ in range(3):
-        point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in real.initial_point().items()}
+    for seed in range(3):
+        point = jittered_point(real, seed)
         other = padded_point(pad, point, rng)
+        lengthened = [n for n in point if np.shape(point[n]) != np.shape(other[n])]
+        assert lengthened  # levels padded
         extra = sum(
-            stats.norm.logpdf(other[name]).sum() - stats.norm.logpdf(point[name]).sum()
-            for name in point
-            if np.shape(point[name]) != np.shape(other[name])
+            stats.norm.logpdf(other[n]).sum() - stats.norm.logpdf(point[n]).sum()
+            for n in lengthened
         )
-        assert any(np.shape(point[n]) != np.shape(other[n]) for n in point)  # levels padded
         np.testing.assert_allclose(pad_logp(other), logp(point) + extra, rtol=1e-12)
         # the gradient: the real entries' as without padding, a padded z's is -z
-        grad = dict(zip([v.name for v in pad.value_vars], np.split(pad_dlogp(other), np.cumsum(
-            [np.size(other[v.name]) for v in pad.value_vars])[:-1]), strict=True))  # fmt: skip
-        unpadded = np.split(
-            dlogp(point), np.cumsum([np.size(point[v.name]) for v in real.value_vars])[:-1]
-        )
-        for v, g in zip(real.value_vars, unpadded, strict=True):
-            full = grad[v.name].reshape(np.shape(other[v.name]))
-            inside = tuple(slice(s) for s in np.shape(point[v.name]))
-            np.testing.assert_allclose(full[inside].ravel(), g, rtol=1e-9, atol=1e-12)
-            outside = np.ones(full.shape, bool)
+        unpadded, full = gradients(real, point), gradients(pad, other)
+        for name, g in unpadded.items():
+            inside = tuple(slice(s) for s in np.shape(g))
+            np.testing.assert_allclose(full[name][inside], g, rtol=1e-9, atol=1e-12)
+            outside = np.ones(full[name].shape, bool)
             outside[inside] = False
-            np.testing.assert_allclose(full[outside], -other[v.name][outside], rtol=1e-12)
+            np.testing.assert_allclose(full[name][outside], -other[name][outside], rtol=1e-12)
 
 
 def test_padded_rows_weigh_nothing_and_real_rows_keep_their_weights():

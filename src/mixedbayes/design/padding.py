@@ -48,6 +48,12 @@ def paddable(design: Design) -> bool:
     return design.autocor is None and additions.censoring is None and not additions.truncation
 
 
+def padded_dims(design: Design) -> tuple[str, ...]:
+    """The model dimensions that :func:`pad_design` lengthens: the rows (``obs``) and each
+    grouping factor's levels (``design.factor_blocks``; a smooth's one level stays)."""
+    return ("obs", *(block.group for part in design.parts for block in part.factor_blocks))
+
+
 def pad_design(design: Design) -> Design:
     """``design`` with its rows and its grouping factors' levels padded (module docstring);
     always with weights (ones on the real rows), so that every size shares one graph."""
@@ -63,22 +69,23 @@ def _pad_part(part: Design, rows: np.ndarray, additions: Additions | None = None
     def take(values):
         return None if values is None else values[rows]
 
+    factors = part.factor_blocks
     return dataclasses.replace(
         part,
         y=part.y[rows],
         X=part.X[rows],
         trials=take(part.trials),
         offset=take(part.offset),
-        blocks=tuple(_pad_block(block, rows) for block in part.blocks),
+        blocks=tuple(_pad_block(block, rows, block in factors) for block in part.blocks),
         additions=part.additions if additions is None else additions,
         dpars=tuple(dpars),
         n_padding=len(rows) - part.n_obs,
     )
 
 
-def _pad_block(block: RandomBlock, rows: np.ndarray) -> RandomBlock:
+def _pad_block(block: RandomBlock, rows: np.ndarray, pad_levels: bool) -> RandomBlock:
     levels = block.levels
-    if block.smooth is None:  # a smooth's penalized part has one level
+    if pad_levels:
         extra = padded_size(len(levels)) - len(levels)
         levels = levels + tuple(f"<padding {j}>" for j in range(extra))
     return dataclasses.replace(block, levels=levels, index=block.index[rows], Z=block.Z[rows])

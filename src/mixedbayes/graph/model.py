@@ -66,6 +66,13 @@ def response_name(design: Design) -> str:
     return f"{name}_obs" if name in taken else name
 
 
+def observed_data(design: Design) -> dict:
+    """The model's observed data as PyMC finds it: the response by :func:`response_name`,
+    or nothing where addition terms make the likelihood a Potential
+    (:func:`mixedbayes.graph.observed.add_observed`)."""
+    return {} if design.additions.any else {response_name(design): design.y}
+
+
 def threshold_labels(design: Design) -> list[str]:
     """Names of the K - 1 thresholds between adjacent ordinal categories: ``"a|b"``."""
     levels = design.response_levels or ()
