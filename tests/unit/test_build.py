@@ -141,3 +141,21 @@ def test_response_named_like_a_parameter_is_renamed():
     data = pd.DataFrame({"sigma": [1.0, 2.0, 3.0, 2.5], "g": [1, 1, 2, 2]})
     m = mb.Model("sigma ~ 1 + (1 | g)", data).pymc_model
     assert m.observed_RVs[0].name == "sigma_obs"
+
+
+@pytest.mark.parametrize("rows", [10, 4_000])  # elementwise below DOT_SIZE values, BLAS above
+def test_fixed_part_is_the_matrix_product_and_its_gradient(rows):
+    import pytensor
+    import pytensor.tensor as pt
+
+    from mixedbayes.graph.model import DOT_SIZE, matvec
+
+    rng = np.random.default_rng(rows)
+    X, v, w = rng.normal(size=(rows, 3)), rng.normal(size=3), rng.normal(size=rows)
+    assert (X.size >= DOT_SIZE) == (rows > 1_000)
+    v_var = pt.vector("v")
+    product = matvec(X, v_var)
+    gradient = pytensor.grad((product * w).sum(), v_var)
+    values = pytensor.function([v_var], [product, gradient])(v)
+    np.testing.assert_allclose(values[0], X @ v, rtol=1e-12)
+    np.testing.assert_allclose(values[1], X.T @ w, rtol=1e-12)
