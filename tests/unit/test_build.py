@@ -2,11 +2,14 @@
 
 import numpy as np
 import pandas as pd
+import pytensor
+import pytensor.tensor as pt
 import pytest
 from scipy import stats
 
 import mixedbayes as mb
 from mixedbayes import Prior, PriorError
+from mixedbayes.graph.model import DOT_SIZE, matvec
 
 
 @pytest.fixture(scope="module")
@@ -145,11 +148,6 @@ def test_response_named_like_a_parameter_is_renamed():
 
 @pytest.mark.parametrize("rows", [10, 4_000])  # elementwise below DOT_SIZE values, BLAS above
 def test_fixed_part_is_the_matrix_product_and_its_gradient(rows):
-    import pytensor
-    import pytensor.tensor as pt
-
-    from mixedbayes.graph.model import DOT_SIZE, matvec
-
     rng = np.random.default_rng(rows)
     X, v, w = rng.normal(size=(rows, 3)), rng.normal(size=3), rng.normal(size=rows)
     assert (X.size >= DOT_SIZE) == (rows > 1_000)
