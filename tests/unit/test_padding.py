@@ -60,6 +60,7 @@ MODELS = [
     (mb.bf("y ~ x + (1 |p| g)", sigma="~ (1 |p| g)"), "gaussian"),  # correlated across dpars
     ("y ~ s(x, k = 5) + (1 | g)", "gaussian"),  # a smooth's one level is not padded
 ]
+CENTERED = ("k | trials(n) ~ x + (1 | g)", "binomial")  # data-rich levels: r_g ~ N(0, sd)
 
 
 def padded_point(padded_model, point: dict, rng) -> dict:
@@ -84,8 +85,15 @@ def gradients(pm_model, point: dict) -> dict:
     }
 
 
+def padded_prior(name: str, values: np.ndarray, point: dict):
+    """A padded level's prior log density and its gradient: standard normal for a
+    non-centered ``z_g``, ``N(0, sd_g)`` for a centered ``r_g`` (one coefficient)."""
+    sd = 1.0 if name.startswith("z_") else float(np.exp(point[f"sd_{name[2:]}_log__"][0]))
+    return stats.norm.logpdf(values, scale=sd), -values / sd**2
+
+
 @pytest.mark.parametrize("formula, family", MODELS)
-def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, family):
+def test_padding_adds_exactly_the_padded_levels_prior_terms(formula, family):
     model = mb.Model(formula, frame(1), family=family)
     design = model.design
     assert paddable(design)
@@ -100,18 +108,26 @@ def test_padding_adds_exactly_the_padded_levels_standard_normal_terms(formula, f
         lengthened = [n for n in point if np.shape(point[n]) != np.shape(other[n])]
         assert lengthened  # levels padded
         extra = sum(
-            stats.norm.logpdf(other[n]).sum() - stats.norm.logpdf(point[n]).sum()
+            padded_prior(n, other[n], point)[0].sum() - padded_prior(n, point[n], point)[0].sum()
             for n in lengthened
         )
         np.testing.assert_allclose(pad_logp(other), logp(point) + extra, rtol=1e-12)
-        # the gradient: the real entries' as without padding, a padded z's is -z
+        # the gradient: the real entries' as without padding, a padded level's its prior's
         unpadded, full = gradients(real, point), gradients(pad, other)
+        for name in lengthened:  # a centered factor's sd: its padded levels' terms too
+            if name.startswith("r_"):
+                r, sd = other[name][len(point[name]) :], np.exp(point[f"sd_{name[2:]}_log__"])
+                unpadded[f"sd_{name[2:]}_log__"] += ((r / sd) ** 2 - 1).sum(axis=0)
         for name, g in unpadded.items():
             inside = tuple(slice(s) for s in np.shape(g))
             np.testing.assert_allclose(full[name][inside], g, rtol=1e-9, atol=1e-12)
-            outside = np.ones(full[name].shape, bool)
-            outside[inside] = False
-            np.testing.assert_allclose(full[name][outside], -other[name][outside], rtol=1e-12)
+            if name in lengthened:
+                outside = np.ones(full[name].shape, bool)
+                outside[inside] = False
+                expected = padded_prior(name, other[name], point)[1][outside]
+                np.testing.assert_allclose(full[name][outside], expected, rtol=1e-12)
+        centered = {f"r_{b.group}" for b in design.blocks if f"r_{b.group}" in lengthened}
+        assert centered == ({"r_g"} if (formula, family) == CENTERED else set())
 
 
 def test_padded_rows_weigh_nothing_and_real_rows_keep_their_weights():
@@ -178,4 +194,20 @@ def test_lp_is_the_sampled_models_log_density_without_padding_too():
     for draw in (0, 19):
         lp = float(fit.idata.sample_stats["lp"].isel(chain=0, draw=draw))
         point = value_point(marginal, fit.idata.posterior, 0, draw)
+        np.testing.assert_allclose(lp, logp(point), rtol=1e-8)
+
+
+def test_lp_without_a_centered_correlated_factors_padded_levels():
+    """Data-rich levels with correlated slopes: ``r_g`` is sampled centered (a multivariate
+    normal, one prior term per level), and ``lp`` is the unpadded model's log density."""
+    model = mb.Model("k | trials(n) ~ x + (1 + x | g)", frame(2, per=12), family="binomial")
+    assert "r_g" in [rv.name for rv in model.pymc_model.free_RVs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", mb.ConvergenceWarning)
+        fit = model.fit(draws=20, tune=30, chains=2, random_seed=2, progressbar=False)
+    assert fit.idata.posterior["r_g"].shape[2:] == (17, 2)  # padded to 18 levels
+    logp = model.pymc_model.compile_logp()
+    for draw in (0, 19):
+        lp = float(fit.idata.sample_stats["lp"].isel(chain=0, draw=draw))
+        point = value_point(model.pymc_model, fit.idata.posterior, 0, draw)
         np.testing.assert_allclose(lp, logp(point), rtol=1e-8)

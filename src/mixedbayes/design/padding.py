@@ -11,9 +11,10 @@ eighth of an octave: at most 1/8 more work):
 - a padded row is a copy of row 0 with weight 0, so its term of the log density is
   ``0 * log p(y_0)``, exactly 0 (a copy keeps every value the family accepts, and keeps
   whatever the graph decides from the data: a column of ones stays one);
-- a padded level has no rows, so its ``z`` has its standard-normal prior alone and is
-  independent of everything else: the draws of the other parameters are draws of the
-  unpadded posterior. The sampler drops the padded levels from the draws and their prior
+- a padded level has no rows, so its effect has its prior alone (a standard-normal
+  ``z``, or for a centered factor a normal ``r`` with the factor's covariance, which
+  integrates to 1 whatever the covariance): the draws of the other parameters are draws
+  of the unpadded posterior. The sampler drops the padded levels from the draws and their prior
   terms from ``lp`` (:func:`mixedbayes.sampling.numpyro_nuts.sample_numpyro`).
 
 The fixed effects' centring and an ordinal model's starting thresholds use the real rows

@@ -123,7 +123,7 @@ def build_model(
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
             chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
-        centered = centered_factors(design, others) if integrated else set()
+        centered = centered_factors(design, others)
 
         def effects(block):  # per-level effect columns; those with an ID made above
             return joint.get(block.group) or _random_effects(block, priors, block.group in centered)

@@ -5,7 +5,8 @@ effect is mostly its prior and the centered form has a funnel between the sd and
 effects. Levels with much data pin their effects whatever the sd, and then the
 non-centered ``z`` must move against ``sd`` (``r`` fixed): the centered form
 (``r ~ N(0, sd)``) samples those better. In marginal models the factors left to sample are
-large crossed ones whose levels may have dozens of rows each.
+large crossed ones whose levels may have dozens of rows each; in models whose effects are
+all sampled (GLMMs) the same rule applies to every factor.
 
 The choice weighs a level's data against its prior, ``kappa = n * tau^2 / sigma^2`` with
 ``n`` the median rows per level, and ``tau`` and ``sigma`` the between-level and
@@ -14,6 +15,13 @@ when ``kappa > 2``. Measured on InstEval: its lecturers (kappa 5.5), when sample
 bulk ESS of 3,769 for their sd centered against 756 non-centered (4 x 1,000 draws); its
 students (kappa 1.3) gave about the same ESS per second either way (4.9 centered, 5.4
 non-centered), so the threshold sits above 1.
+
+For other families the analysis runs on the response as it is: by the delta method a
+level's information on the link scale, ``n * tau^2 * var(y | eta)`` (the logit's
+``p (1 - p)``, the log's ``mu``), is the response-scale ratio again. Measured on speed
+dating's logistic GLMM (participants, kappa 3.9; 4 x 1,000 + 1,000, seeds 1 and 2): min
+bulk ESS 1,010 and 955 non-centered, 1,112 and 1,136 centered, draws 3-9% faster; VerbAgg's
+crossed persons and items (kappa 6.5 and 8.6): 1,090 and 1,094 -> 1,260 and 1,371.
 """
 
 from __future__ import annotations
@@ -37,13 +45,14 @@ def data_weight(design: Design, block: RandomBlock) -> float:
         return np.inf
     if "Intercept" not in block.coefs or block.n_levels < 2:
         return 0.0
-    y = design.y - (design.offset if design.offset is not None else 0.0)
-    X = design.X
+    real = design.real_rows  # a padded copy decides as the model it pads
+    y = design.y[real] - (design.offset[real] if design.offset is not None else 0.0)
+    X, index = design.X[real], block.index[real]
     e = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
-    counts = np.bincount(block.index, minlength=block.n_levels).astype(float)
+    counts = np.bincount(index, minlength=block.n_levels).astype(float)
     seen = counts > 0
-    level_mean = np.bincount(block.index, e, block.n_levels) / np.maximum(counts, 1.0)
-    within = ((e - level_mean[block.index]) ** 2).sum() / max(design.n_obs - seen.sum(), 1)
+    level_mean = np.bincount(index, e, block.n_levels) / np.maximum(counts, 1.0)
+    within = ((e - level_mean[index]) ** 2).sum() / max(len(y) - seen.sum(), 1)
     if within <= 0:
         return np.inf
     between = max(level_mean[seen].var() - np.mean(within / counts[seen]), 0.0)

@@ -1,11 +1,12 @@
 """Draws of a padded model cut back to the model it pads (:mod:`mixedbayes.design.padding`).
 
-The padded model has more rows (weight 0) and more levels per grouping factor (standard
-normals without data) than the user's, at the end of their dimensions. Its draws of
-everything else are draws of the user's posterior, so cutting each dimension back to the
-user's length gives the user's posterior; the padded levels' prior terms come out of
-``lp``, the log density at each draw (``energy``, which also holds their momenta, keeps
-them: E-BFMI is computed on it).
+The padded model has more rows (weight 0) and more levels per grouping factor (effects
+without data: standard normals, or normals with the factor's covariance where it is
+centered, :mod:`mixedbayes.graph.parameterization`) than the user's, at the end of their
+dimensions. Its draws of everything else are draws of the user's posterior, so cutting
+each dimension back to the user's length gives the user's posterior; the padded levels'
+prior terms come out of ``lp``, the log density at each draw (``energy``, which also holds
+their momenta, keeps them: E-BFMI is computed on it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def padded_log_density(logps: list[np.ndarray], dims: list[list[str]], lengths: 
     """(chain, draw): the sum of the padded entries' log densities."""
     total = 0.0
     for logp, names in zip(logps, dims, strict=True):
+        names = names[: logp.ndim - 2]  # a multivariate density has one term per level
         real = np.zeros(logp.shape[2:], dtype=bool)
         real[tuple(slice(lengths.get(d)) for d in names)] = True
         total = total + np.where(real, 0.0, logp).sum(axis=tuple(range(2, logp.ndim)))
