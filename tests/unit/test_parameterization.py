@@ -1,6 +1,7 @@
 """Centered or non-centered sampled factors in marginal models (no sampling)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -55,3 +56,29 @@ def test_centered_factor_in_a_marginal_model_is_a_normal_variable():
     logp = pm_model.compile_fn(term, inputs=pm_model.value_vars, on_unused_input="ignore")(point)
     expected = stats.norm(0, 0.7).logpdf(point["r_g"]).sum()
     np.testing.assert_allclose(logp, expected)
+
+
+def test_weights_count_as_rows():
+    """A row of weight 2 weighs as much as two copies of it (weighted least squares and
+    weighted level means), so the two models choose alike."""
+    data = simulated(3, 0.5).iloc[:600]  # 200 levels of 3 rows
+    weighted = mb.Model("y | weights(w) ~ x + (1 | g)", data.assign(w=2.0)).design
+    twice = mb.Model("y ~ x + (1 | g)", pd.concat([data, data])).design
+    unweighted = mb.Model("y ~ x + (1 | g)", data).design
+    kappa = data_weight(weighted, weighted.block("g"))
+    assert kappa == pytest.approx(data_weight(twice, twice.block("g")), rel=1e-9)
+    assert kappa > 2 * data_weight(unweighted, unweighted.block("g"))
+
+
+@pytest.mark.parametrize("per, centered", [(40, True), (2, False)])
+def test_glmm_factors_follow_the_same_rule(per, centered):
+    """A logistic model's effects are all sampled: levels with 40 rows each (kappa about
+    40 * 1 * 0.2 = 8 by the delta method) are centered, levels with 2 are not."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(150), per)
+    eta = 0.3 + rng.normal(0, 1.0, 150)[g]
+    data = pd.DataFrame({"hit": (rng.random(g.size) < 1 / (1 + np.exp(-eta))).astype(int),
+                         "g": g.astype(str)})  # fmt: skip
+    model = mb.Model("hit ~ 1 + (1 | g)", data, family="bernoulli")
+    names = [v.name for v in model.pymc_model.free_RVs]
+    assert ("r_g" in names, "z_g" in names) == (centered, not centered)

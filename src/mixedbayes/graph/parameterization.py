@@ -34,7 +34,8 @@ CENTER_ABOVE = 2.0  # kappa above which a factor is centered
 
 
 def data_weight(design: Design, block: RandomBlock) -> float:
-    """``kappa`` of the module docstring for ``block``'s intercept (0 without one).
+    """``kappa`` of the module docstring for ``block``'s intercept (0 without one), with
+    each row counted by its weight (``weights()``), as a row's copies would count.
 
     A smooth's or GP's basis (one level whose coefficients every row informs) counts as
     infinitely data-rich, so that Gaussian models integrate it out along with the largest
@@ -48,11 +49,17 @@ def data_weight(design: Design, block: RandomBlock) -> float:
     real = design.real_rows  # a padded copy decides as the model it pads
     y = design.y[real] - (design.offset[real] if design.offset is not None else 0.0)
     X, index = design.X[real], block.index[real]
-    e = y - X @ np.linalg.lstsq(X, y, rcond=None)[0] if X.shape[1] else y - y.mean()
-    counts = np.bincount(index, minlength=block.n_levels).astype(float)
+    weights = design.additions.weights
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, float)[real]
+    if X.shape[1]:  # weighted least squares: a row of weight 2 counts as two rows
+        root = np.sqrt(w)
+        e = y - X @ np.linalg.lstsq(root[:, None] * X, root * y, rcond=None)[0]
+    else:
+        e = y - np.average(y, weights=w)
+    counts = np.bincount(index, w, minlength=block.n_levels)
     seen = counts > 0
-    level_mean = np.bincount(index, e, block.n_levels) / np.maximum(counts, 1.0)
-    within = ((e - level_mean[index]) ** 2).sum() / max(len(y) - seen.sum(), 1)
+    level_mean = np.bincount(index, w * e, block.n_levels) / np.where(seen, counts, 1.0)
+    within = (w * (e - level_mean[index]) ** 2).sum() / max(w.sum() - seen.sum(), 1)
     if within <= 0:
         return np.inf
     between = max(level_mean[seen].var() - np.mean(within / counts[seen]), 0.0)
