@@ -12,11 +12,11 @@ from mixedbayes.warmup import SHAPES, warmup_data
 jax = pytest.importorskip("jax")
 
 
-def frame(seed: int, groups: int = 6, per: int = 5, shift: float = 0.0) -> pd.DataFrame:
+def frame(seed: int, groups: int = 6, per: int = 5, shift: float = 0.0, tau=1.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     g = np.repeat(np.arange(groups), per)
     x = rng.normal(size=g.size)
-    y = 3.0 + shift + 0.5 * x + rng.normal(size=groups)[g] + rng.normal(size=g.size)
+    y = 3.0 + shift + 0.5 * x + rng.normal(0, tau, groups)[g] + rng.normal(size=g.size)
     count = rng.poisson(np.exp(0.3 + 0.2 * x))
     return pd.DataFrame({"y": y, "x": x, "g": [f"s{i}" for i in g], "count": count})
 
@@ -53,11 +53,12 @@ def check_against_pymc(pm_model, found, data):
     ],
 )
 def test_same_shape_shares_one_program_with_the_data_as_arguments(formula, family, marginal):
+    """(Levels with little data between them, tau 0.3: both data sets sample their effects
+    non-centered; graph/parameterization.py chooses the form from the data.)"""
     programs.clear_cache()
-    first, (found, data) = logp_program(mb.Model(formula, frame(1), family=family), marginal)
-    second, (again, other) = logp_program(
-        mb.Model(formula, frame(2, shift=40), family=family), marginal
-    )
+    data_sets = [frame(1, tau=0.3), frame(2, shift=40, tau=0.3)]
+    first, (found, data) = logp_program(mb.Model(formula, data_sets[0], family=family), marginal)
+    second, (again, other) = logp_program(mb.Model(formula, data_sets[1], family=family), marginal)
     assert again is found and found.hits == 1
     assert programs.cached_programs() == 1
     check_against_pymc(first, found, data)  # each data set through the one program

@@ -22,6 +22,10 @@ level's information on the link scale, ``n * tau^2 * var(y | eta)`` (the logit's
 dating's logistic GLMM (participants, kappa 3.9; 4 x 1,000 + 1,000, seeds 1 and 2): min
 bulk ESS 1,010 and 955 non-centered, 1,112 and 1,136 centered, draws 3-9% faster; VerbAgg's
 crossed persons and items (kappa 6.5 and 8.6): 1,090 and 1,094 -> 1,260 and 1,371.
+
+The form follows the data, so two data sets of one shape (k-fold's folds, a simulation
+study's) may take different forms and then compile different programs: at most two per
+factor and shape.
 """
 
 from __future__ import annotations
