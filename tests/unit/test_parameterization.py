@@ -82,3 +82,22 @@ def test_glmm_factors_follow_the_same_rule(per, centered):
     model = mb.Model("hit ~ 1 + (1 | g)", data, family="bernoulli")
     names = [v.name for v in model.pymc_model.free_RVs]
     assert ("r_g" in names, "z_g" in names) == (centered, not centered)
+
+
+def test_nested_factors_stay_non_centered():
+    """Broods in locations, both data-rich (Poisson counts of about 20): the data fix each
+    brood's effect plus its location's, so neither is centered; crossed factors may be."""
+    rng = np.random.default_rng(8)
+    brood = np.repeat(np.arange(120), 4)
+    location = brood // 2  # two broods per location
+    item = np.tile(np.arange(4), 120)  # crossed with both
+    eta = 3.0 + rng.normal(0, 0.8, 60)[location] + rng.normal(0, 0.8, 120)[brood]
+    data = pd.DataFrame(
+        {"n": rng.poisson(np.exp(eta)), "brood": brood, "loc": location, "item": item}
+    )
+    data[["brood", "loc", "item"]] = data[["brood", "loc", "item"]].astype(str)
+    design = mb.Model("n ~ 1 + (1 | brood) + (1 | loc) + (1 | item)", data, family="poisson").design
+    assert min(data_weight(design, design.block(g)) for g in ("brood", "loc")) > CENTER_ABOVE
+    assert centered_factors(design, list(design.blocks)) <= {"item"}
+    alone = mb.Model("n ~ 1 + (1 | brood)", data, family="poisson").design
+    assert centered_factors(alone, list(alone.blocks)) == {"brood"}

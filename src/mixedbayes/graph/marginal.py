@@ -26,6 +26,7 @@ from ..design import Design, RandomBlock
 from ..errors import SamplingError
 from .autocor import same_levels
 from .marginal_op import level_inverses, marginal_logp, padded_levels
+from .parameterization import nested_in
 from .rowwise import total_weight, whitened
 from .sparse import sparse_product
 from .woodbury import SmallFactors, small_factors
@@ -137,12 +138,6 @@ def _largest_unconfounded(design: Design, candidates: list[RandomBlock]) -> str:
         if not any(nested_in(inner, outer) for inner in sampled for outer in small):
             return big.group
     return order[0].group
-
-
-def nested_in(inner: RandomBlock, outer: RandomBlock) -> bool:
-    """Whether every level of ``inner`` occurs with a single level of ``outer``."""
-    pairs = np.unique(inner.index.astype(np.int64) * outer.n_levels + outer.index)
-    return len(pairs) == len(np.unique(inner.index))
 
 
 def add_marginal_likelihood(
