@@ -86,10 +86,11 @@ def gradients(pm_model, point: dict) -> dict:
 
 
 def padded_prior(name: str, values: np.ndarray, point: dict):
-    """A padded level's prior log density and its gradient: standard normal for a
-    non-centered ``z_g``, ``N(0, sd_g)`` for a centered ``r_g`` (one coefficient)."""
+    """Padded levels' prior log densities, their gradient, and its gradient in the sd's
+    log: standard normal for a non-centered ``z_g`` (no sd), ``N(0, sd_g)`` for a centered
+    ``r_g`` (one coefficient)."""
     sd = 1.0 if name.startswith("z_") else float(np.exp(point[f"sd_{name[2:]}_log__"][0]))
-    return stats.norm.logpdf(values, scale=sd), -values / sd**2
+    return stats.norm.logpdf(values, scale=sd), -values / sd**2, ((values / sd) ** 2 - 1).sum()
 
 
 @pytest.mark.parametrize("formula, family", MODELS)
@@ -116,8 +117,8 @@ def test_padding_adds_exactly_the_padded_levels_prior_terms(formula, family):
         unpadded, full = gradients(real, point), gradients(pad, other)
         for name in lengthened:  # a centered factor's sd: its padded levels' terms too
             if name.startswith("r_"):
-                r, sd = other[name][len(point[name]) :], np.exp(point[f"sd_{name[2:]}_log__"])
-                unpadded[f"sd_{name[2:]}_log__"] += ((r / sd) ** 2 - 1).sum(axis=0)
+                padded_levels = other[name][len(point[name]) :]
+                unpadded[f"sd_{name[2:]}_log__"] += padded_prior(name, padded_levels, point)[2]
         for name, g in unpadded.items():
             inside = tuple(slice(s) for s in np.shape(g))
             np.testing.assert_allclose(full[name][inside], g, rtol=1e-9, atol=1e-12)

@@ -56,9 +56,12 @@ def test_same_shape_shares_one_program_with_the_data_as_arguments(formula, famil
     """(Levels with little data between them, tau 0.3: both data sets sample their effects
     non-centered; graph/parameterization.py chooses the form from the data.)"""
     programs.clear_cache()
-    data_sets = [frame(1, tau=0.3), frame(2, shift=40, tau=0.3)]
-    first, (found, data) = logp_program(mb.Model(formula, data_sets[0], family=family), marginal)
-    second, (again, other) = logp_program(mb.Model(formula, data_sets[1], family=family), marginal)
+    first, (found, data) = logp_program(
+        mb.Model(formula, frame(1, tau=0.3), family=family), marginal
+    )
+    second, (again, other) = logp_program(
+        mb.Model(formula, frame(2, shift=40, tau=0.3), family=family), marginal
+    )
     assert again is found and found.hits == 1
     assert programs.cached_programs() == 1
     check_against_pymc(first, found, data)  # each data set through the one program

@@ -127,22 +127,15 @@ def _runner(
     key = None if logp.digest is None else (logp.digest, setting)
 
     def one(key, init, data):
-        from jax.flatten_util import ravel_pytree
-
         bound = logp.bind(data)
-        # numpyro's kernel updates a state leaf by leaf (positions, momenta, gradients, the
-        # tree's ends), so it gets one flat vector: speed dating's 4 variables cost 85 us
-        # per leapfrog step, the flat vector 72 (same draws; docs/performance.md)
-        flat, unravel = ravel_pytree(init)
         chain = nuts_chain(
-            lambda x: -bound(*unravel(x))[0],
+            lambda x: -bound(*x)[0],
             tune=tune,
             draws=draws,
             target_accept=target_accept,
             dense_mass=dense_mass,
         )
-        values, stats = chain(key, flat)
-        return jax.vmap(unravel)(values), stats
+        return chain(key, init)
 
     if method == "parallel":
         function, shardings = _on_devices(one, chains)

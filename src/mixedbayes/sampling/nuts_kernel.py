@@ -111,12 +111,24 @@ def nuts_chain(potential, *, tune: int, draws: int, target_accept: float, dense_
     :func:`initial_state`, run by one ``lax`` loop: ``tune`` warm-up iterations, then
     ``draws`` kept with the statistics in :data:`STAT_FIELDS`. Traceable, so a caller can
     ``jit``, ``vmap`` or ``pmap`` it with the data as arguments of the same program.
+
+    The kernel samples ``init``'s values raveled into one vector, and the draws are
+    unraveled after: numpyro updates a state leaf by leaf (positions, momenta, gradients,
+    the tree's ends), so each variable multiplied the operations of a leapfrog step (speed
+    dating's 4 variables: 85 us per step, the flat vector 72; the same draws).
     """
     import jax
+    from jax.flatten_util import ravel_pytree
 
     def run(key, init):
+        flat, unravel = ravel_pytree(init)
         state, sample_kernel = initial_state(
-            potential, init, key, tune=tune, target_accept=target_accept, dense_mass=dense_mass
+            lambda x: potential(unravel(x)),
+            flat,
+            key,
+            tune=tune,
+            target_accept=target_accept,
+            dense_mass=dense_mass,
         )
         buffers = jax.tree_util.tree_map(
             lambda x: jax.numpy.zeros((draws, *jax.numpy.shape(x)), jax.numpy.result_type(x)),
@@ -132,7 +144,8 @@ def nuts_chain(potential, *, tune: int, draws: int, target_accept: float, dense_
             )
 
         # one loop for warm-up and draws, so XLA compiles the NUTS kernel once
-        return jax.lax.fori_loop(0, tune + draws, step, (state, buffers))[1]
+        values, stats = jax.lax.fori_loop(0, tune + draws, step, (state, buffers))[1]
+        return jax.vmap(unravel)(values), stats
 
     return run
 
