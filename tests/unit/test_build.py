@@ -9,7 +9,7 @@ from scipy import stats
 
 import mixedbayes as mb
 from mixedbayes import Prior, PriorError
-from mixedbayes.graph.model import DOT_SIZE, matvec
+from mixedbayes.graph.products import DOT_SIZE, matvec
 
 
 @pytest.fixture(scope="module")

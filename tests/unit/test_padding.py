@@ -60,7 +60,7 @@ MODELS = [
     (mb.bf("y ~ x + (1 |p| g)", sigma="~ (1 |p| g)"), "gaussian"),  # correlated across dpars
     ("y ~ s(x, k = 5) + (1 | g)", "gaussian"),  # a smooth's one level is not padded
 ]
-CENTERED = ("k | trials(n) ~ x + (1 | g)", "binomial")  # data-rich levels: r_g ~ N(0, sd)
+CENTERED = ("k | trials(n) ~ x + (1 | g)", "binomial")  # data-rich levels: u_g ~ N(Intercept, sd)
 
 
 def padded_point(padded_model, point: dict, rng) -> dict:
@@ -88,9 +88,11 @@ def gradients(pm_model, point: dict) -> dict:
 def padded_prior(name: str, values: np.ndarray, point: dict):
     """Padded levels' prior log densities, their gradient, and its gradient in the sd's
     log: standard normal for a non-centered ``z_g`` (no sd), ``N(0, sd_g)`` for a centered
-    ``r_g`` (one coefficient)."""
+    ``r_g`` (one coefficient), ``N(Intercept, sd_g)`` for a centered ``u_g`` holding its
+    levels' means (a padded level's mean is the intercept alone)."""
     sd = 1.0 if name.startswith("z_") else float(np.exp(point[f"sd_{name[2:]}_log__"][0]))
-    return stats.norm.logpdf(values, scale=sd), -values / sd**2, ((values / sd) ** 2 - 1).sum()
+    e = values - (point["Intercept_centered"] if name.startswith("u_") else 0.0)
+    return stats.norm.logpdf(e, scale=sd), -e / sd**2, ((e / sd) ** 2 - 1).sum()
 
 
 @pytest.mark.parametrize("formula, family", MODELS)
@@ -115,10 +117,12 @@ def test_padding_adds_exactly_the_padded_levels_prior_terms(formula, family):
         np.testing.assert_allclose(pad_logp(other), logp(point) + extra, rtol=1e-12)
         # the gradient: the real entries' as without padding, a padded level's its prior's
         unpadded, full = gradients(real, point), gradients(pad, other)
-        for name in lengthened:  # a centered factor's sd: its padded levels' terms too
-            if name.startswith("r_"):
-                padded_levels = other[name][len(point[name]) :]
-                unpadded[f"sd_{name[2:]}_log__"] += padded_prior(name, padded_levels, point)[2]
+        for name in lengthened:  # a centered factor's sd (and mean): padded levels' terms
+            if name.startswith(("r_", "u_")):
+                _, grad, sd_grad = padded_prior(name, other[name][len(point[name]) :], point)
+                unpadded[f"sd_{name[2:]}_log__"] += sd_grad
+                if name.startswith("u_"):
+                    unpadded["Intercept_centered"] -= grad.sum()
         for name, g in unpadded.items():
             inside = tuple(slice(s) for s in np.shape(g))
             np.testing.assert_allclose(full[name][inside], g, rtol=1e-9, atol=1e-12)
@@ -127,8 +131,8 @@ def test_padding_adds_exactly_the_padded_levels_prior_terms(formula, family):
                 outside[inside] = False
                 expected = padded_prior(name, other[name], point)[1][outside]
                 np.testing.assert_allclose(full[name][outside], expected, rtol=1e-12)
-        centered = {f"r_{b.group}" for b in design.blocks if f"r_{b.group}" in lengthened}
-        assert centered == ({"r_g"} if (formula, family) == CENTERED else set())
+        centered = {n for n in lengthened if n.startswith(("r_", "u_"))}
+        assert centered == ({"u_g"} if (formula, family) == CENTERED else set())
 
 
 def test_padded_rows_weigh_nothing_and_real_rows_keep_their_weights():
@@ -199,10 +203,11 @@ def test_lp_is_the_sampled_models_log_density_without_padding_too():
 
 
 def test_lp_without_a_centered_correlated_factors_padded_levels():
-    """Data-rich levels with correlated slopes: ``r_g`` is sampled centered (a multivariate
-    normal, one prior term per level), and ``lp`` is the unpadded model's log density."""
+    """Data-rich levels with correlated slopes: ``u_g`` (``r_g`` plus the intercept) is
+    sampled centered (a multivariate normal, one prior term per level), and ``lp`` is the
+    unpadded model's log density."""
     model = mb.Model("k | trials(n) ~ x + (1 + x | g)", frame(2, per=12), family="binomial")
-    assert "r_g" in [rv.name for rv in model.pymc_model.free_RVs]
+    assert "u_g" in [rv.name for rv in model.pymc_model.free_RVs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mb.ConvergenceWarning)
         fit = model.fit(draws=20, tune=30, chains=2, random_seed=2, progressbar=False)

@@ -6,7 +6,13 @@ import pytest
 from scipy import stats
 
 import mixedbayes as mb
-from mixedbayes.graph.parameterization import CENTER_ABOVE, centered_factors, data_weight
+from mixedbayes.graph import model as graph_model
+from mixedbayes.graph.parameterization import (
+    CENTER_ABOVE,
+    centered_factors,
+    data_weight,
+    level_constant_columns,
+)
 
 
 def simulated(n_per_group, sd, sigma=1.0, seed=1):
@@ -80,8 +86,8 @@ def test_glmm_factors_follow_the_same_rule(per, centered):
     data = pd.DataFrame({"hit": (rng.random(g.size) < 1 / (1 + np.exp(-eta))).astype(int),
                          "g": g.astype(str)})  # fmt: skip
     model = mb.Model("hit ~ 1 + (1 | g)", data, family="bernoulli")
-    names = [v.name for v in model.pymc_model.free_RVs]
-    assert ("r_g" in names, "z_g" in names) == (centered, not centered)
+    names = [v.name for v in model.pymc_model.free_RVs]  # centered with the intercept: u_g
+    assert ("u_g" in names, "z_g" in names) == (centered, not centered)
 
 
 def test_nested_factors_stay_non_centered():
@@ -101,3 +107,61 @@ def test_nested_factors_stay_non_centered():
     assert centered_factors(design, list(design.blocks)) <= {"item"}
     alone = mb.Model("n ~ 1 + (1 | brood)", data, family="poisson").design
     assert centered_factors(alone, list(alone.blocks)) == {"brood"}
+
+
+def crossed_logistic(seed=6):
+    """Participants (g, with a sex) crossed with items (h), 40 rows per participant."""
+    rng = np.random.default_rng(seed)
+    g, h = np.repeat(np.arange(120), 40), np.tile(np.arange(40), 120)
+    sex = rng.integers(0, 2, 120)
+    eta = -0.2 + 0.8 * sex[g] + rng.normal(0, 1.2, 120)[g] + rng.normal(0, 1.0, 40)[h]
+    x = rng.normal(size=g.size)
+    hit = rng.random(g.size) < 1 / (1 + np.exp(-(eta + 0.5 * x)))
+    return pd.DataFrame({"hit": hit.astype(int), "x": x, "sex": np.where(sex[g], "M", "F"),
+                         "g": g.astype(str), "h": h.astype(str)})  # fmt: skip
+
+
+def test_level_constant_columns_move_into_the_level_means():
+    """The intercept goes to the items' level means (the more data-rich factor: 120 rows
+    per level against 40), sex (constant within participants) to the participants', the
+    row covariate x stays."""
+    model = mb.Model("hit ~ sex + x + (1 | g) + (1 | h)", crossed_logistic(), family="bernoulli")
+    design = model.design
+    g, h = design.block("g"), design.block("h")
+    assert centered_factors(design, list(design.blocks)) == {"g", "h"}
+    assert data_weight(design, h) > data_weight(design, g)
+    X = np.column_stack([np.ones(design.n_obs), design.X[:, 1:]])
+    moved = level_constant_columns(design, X, [g, h])
+    assert moved["h"][0] == [0] and moved["g"][0] == [1]  # Intercept; sex[T.M]
+    np.testing.assert_array_equal(moved["g"][1][g.index], X[:, [1]])
+    np.testing.assert_array_equal(moved["h"][1][h.index], X[:, [0]])
+    names = [v.name for v in model.pymc_model.free_RVs]
+    assert {"u_g", "u_h"} <= set(names) and not {"r_g", "r_h"} & set(names)
+
+
+def test_level_means_leave_the_log_density_unchanged(monkeypatch):
+    """Sampling u_g = r_g + level_X @ b is a shift: at corresponding points the log density
+    equals that of the model without the move, and r_g is recorded as u_g minus the mean."""
+    data = crossed_logistic()
+    moved = mb.Model("hit ~ sex + x + (1 | g) + (1 | h)", data, family="bernoulli").pymc_model
+    monkeypatch.setattr(graph_model, "level_means", lambda design, linear, blocks, eta: (eta, {}))
+    plain = mb.Model("hit ~ sex + x + (1 | g) + (1 | h)", data, family="bernoulli").pymc_model
+    assert "r_g" in [v.name for v in plain.free_RVs]
+    rng = np.random.default_rng(2)
+    point = plain.initial_point()
+    point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in point.items()}
+    sex = (data.groupby("g", sort=False)["sex"].first() == "M").to_numpy(float)
+    levels = list(plain.coords["g"])
+    sex = sex[[list(data.groupby("g", sort=False).groups).index(level) for level in levels]]
+    b = dict(zip(plain.coords["fixed_term"], point["b"], strict=True))
+    sex_mean = data["sex"].eq("M").mean()  # slopes are fitted on centered predictors
+    shifted = {k: v for k, v in point.items() if k not in ("r_g", "r_h")} | {
+        "u_g": point["r_g"] + b["sex[T.M]"] * (sex - sex_mean)[:, None],
+        "u_h": point["r_h"] + point["Intercept_centered"],
+    }
+    logp_plain = plain.compile_logp()(point)
+    np.testing.assert_allclose(moved.compile_logp()(shifted), logp_plain, rtol=1e-10)
+    r = moved.replace_rvs_by_values([moved["r_g"], moved["r_h"]])
+    r = moved.compile_fn(r, inputs=moved.value_vars, on_unused_input="ignore")(shifted)
+    np.testing.assert_allclose(r[0], point["r_g"], atol=1e-12)
+    np.testing.assert_allclose(r[1], point["r_h"], atol=1e-12)

@@ -12,7 +12,10 @@ Variables (names are part of the InferenceData contract):
   when a term is correlated) and ``r_g``, the random effects. A correlated term samples the
   Cholesky factor of its covariance, ``chol_g`` (PyMC's ``LKJCholeskyCov``, with the sd
   priors as its ``sd_dist``), and ``r_g = z_g @ chol_g.T``; an uncorrelated one
-  ``r_g = z_g * sd_g``.
+  ``r_g = z_g * sd_g``. A factor with data-rich levels is sampled centered
+  (:mod:`mixedbayes.graph.parameterization`): ``r_g`` itself, or, where the likelihood is
+  not integrated, ``u_g``: its effects plus the fixed effects constant within its levels
+  (the intercept, a participant's sex), with ``r_g = u_g - mean``.
 - family auxiliaries such as ``sigma``, ``nu``, ``shape`` or ``phi``, and the observed
   response (the family object adds its own likelihood).
 - ``cumulative`` (ordinal) models have no separate intercept: ``Intercept`` (dim
@@ -37,36 +40,16 @@ from .autocor import add_autocor_likelihood, create_parameters, padded_predictor
 from .joint import coef_dim, joint_coords, joint_effects
 from .marginal import add_marginal_likelihood, integrated_along
 from .observed import add_observed
-from .parameterization import centered_factors
+from .parameterization import centered_factors, level_means
+from .products import matvec
 from .rowwise import add_rowwise_marginal
-
-
-def matvec(X, v):
-    """``X @ v``: a BLAS product for large ``X``, elementwise multiply-and-sum for small.
-
-    PyTensor from pip links no BLAS, so its ``dot`` is NumPy's, called from Python: about
-    10 us of overhead per call, which dominates a small model's gradient. Elementwise
-    products and sums compile to C, but for thousands of rows they are several times slower
-    than BLAS (and slower in JAX too), so ``dot`` is used from ``DOT_SIZE`` values on.
-
-    The large product is ``v @ X.T`` with ``X.T`` stored row-major: a row per column of
-    ``X``, so the product and its gradient ``X.T @ g`` read each column contiguously. XLA's
-    CPU code for a tall, narrow ``X @ v`` was slow: speed dating's gradient (7,680 x 6)
-    took 41 us instead of 71 (docs/performance.md).
-    """
-    if np.size(X) >= DOT_SIZE:
-        return pt.dot(v, np.ascontiguousarray(np.asarray(X).T))
-    return (X * v[None, :]).sum(axis=1)
-
-
-DOT_SIZE = 10_000
 
 
 def response_name(design: Design) -> str:
     """Name of the observed variable: the response, unless it clashes with a parameter."""
     name = design.formula.response
     taken = {"Intercept", "Intercept_centered", "b", "sigma", "nu", "shape", "phi"} | {
-        f"{p}_{g}" for g in design.groups for p in ("sd", "z", "r", "cor")
+        f"{p}_{g}" for g in design.groups for p in ("sd", "z", "r", "u", "cor")
     }
     return f"{name}_obs" if name in taken else name
 
@@ -114,8 +97,6 @@ def build_model(
     with pm.Model(coords=model_coords(design, family)) as model:
         eta, aux, linear = _fixed_effects(design, priors, family)  # shape (n,)
         joint = joint_effects(design, priors)  # effects correlated across dpars (|p|)
-        if design.offset is not None:
-            eta = eta + design.offset
         integrated, small = {}, []
         if marginalize is not None:
             small = integrated_along(design, marginalize)
@@ -124,9 +105,16 @@ def build_model(
             chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
         centered = centered_factors(design, others)
+        means = {}  # hierarchical centering, where the likelihood takes eta as it is
+        if marginalize is None and design.autocor is None and linear is not None:
+            hier = [b for b in others if b.group in centered and b.group not in joint]
+            eta, means = level_means(design, linear, hier, eta)
+        if design.offset is not None:
+            eta = eta + design.offset
 
         def effects(block):  # per-level effect columns; those with an ID made above
-            return joint.get(block.group) or _random_effects(block, priors, block.group in centered)
+            g = block.group
+            return joint.get(g) or _random_effects(block, priors, g in centered, means.get(g))
 
         sampled = [(block, effects(block)) for block in others]
         fixed_at = {}  # a dpar's fixed part at given rows
@@ -236,18 +224,25 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
     return np.hstack([ones, X - means]), pt.concatenate([intercept_c[None], b])
 
 
-def _random_effects(block: RandomBlock, priors: PriorSet, centered: bool = False) -> list:
+def _random_effects(block: RandomBlock, priors: PriorSet, centered=False, mean=None) -> list:
     """Random effects ``r_g`` as one vector per coefficient: non-centered,
     ``r_g = z_g @ chol.T`` with standard normal ``z_g``, or centered, ``r_g`` itself a
-    normal variable (:mod:`mixedbayes.graph.parameterization`)."""
+    normal variable (:mod:`mixedbayes.graph.parameterization`). A centered factor given
+    its levels' ``mean`` (fixed effects constant within levels) samples
+    ``u_g ~ N(mean, ...)`` in the intercept's column, returned for the linear predictor,
+    and records ``r_g = u_g - mean``."""
     g, dim = block.group, coef_dim(block.group)
     chol = covariance_factor(block, priors, compact=centered)
     k = len(block.coefs)
     if centered:
+        mu = 0.0 if mean is None else mean[:, None] * np.eye(k)[block.coefs.index("Intercept")]
+        name = f"r_{g}" if mean is None else f"u_{g}"
         if block.correlated_groups:
-            r = pm.MvNormal(f"r_{g}", mu=pt.zeros(k), chol=chol, dims=(g, dim))
+            r = pm.MvNormal(name, mu=mu + pt.zeros(k), chol=chol, dims=(g, dim))
         else:
-            r = pm.Normal(f"r_{g}", 0.0, pt.stack([chol[j, j] for j in range(k)]), dims=(g, dim))
+            r = pm.Normal(name, mu, pt.stack([chol[j, j] for j in range(k)]), dims=(g, dim))
+        if mean is not None:
+            pm.Deterministic(f"r_{g}", r - mu, dims=(g, dim))
         return [r[:, j] for j in range(k)]
     z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
     # column i of r is sum_j z[:, j] chol[i, j]: rows ~ N(0, S R S); chol is diagonal

@@ -23,6 +23,11 @@ dating's logistic GLMM (participants, kappa 3.9; 4 x 1,000 + 1,000, seeds 1 and 
 bulk ESS 1,010 and 955 non-centered, 1,112 and 1,136 centered, draws 3-9% faster; VerbAgg's
 crossed persons and items (kappa 6.5 and 8.6): 1,090 and 1,094 -> 1,260 and 1,371.
 
+Where the likelihood takes the linear predictor as it is (GLMMs), a centered factor's
+effects also take in the fixed effects constant within its levels, the intercept among
+them (hierarchical centering, :func:`level_constant_columns`): it samples
+``u_g = r_g + mean``, and ``r_g`` is recorded.
+
 The form follows the data, so two data sets of one shape (k-fold's folds, a simulation
 study's) may take different forms and then compile different programs: at most two per
 factor and shape.
@@ -31,8 +36,10 @@ factor and shape.
 from __future__ import annotations
 
 import numpy as np
+import pytensor.tensor as pt
 
 from ..design import Design, RandomBlock
+from .products import matvec
 
 CENTER_ABOVE = 2.0  # kappa above which a factor is centered
 
@@ -96,3 +103,57 @@ def nested_in(inner: RandomBlock, outer: RandomBlock) -> bool:
     """Whether every level of ``inner`` occurs with a single level of ``outer``."""
     pairs = np.unique(inner.index.astype(np.int64) * outer.n_levels + outer.index)
     return len(pairs) == len(np.unique(inner.index))
+
+
+def level_constant_columns(design: Design, X: np.ndarray, blocks: list[RandomBlock]) -> dict:
+    """Hierarchical centering: the fixed-effect columns of ``X`` that move into centered
+    factors' level means, ``{group: (columns, per-level values)}``.
+
+    A column constant within each level of a centered factor (its intercept, or a
+    participant's sex) is the same in every row of a level, so ``X[:, c] b_c + r_g`` can be
+    sampled as one level effect ``u_g ~ N(level_X @ b, sd)`` (Gelfand, Sahu and Carlin
+    1995): with data-rich levels the coefficient is then the mean of effects the data pin,
+    instead of a quantity the effects must move against. Speed dating (4 x 1,000 draws,
+    seeds 1 and 2): the intercept's bulk ESS 1,112 -> 6,915, sex's 1,136 -> 7,111, the
+    model's minimum 1,112 and 1,136 -> 1,876 and 2,042.
+
+    Factors take columns in order of their data weight, the most data-rich first (the
+    intercept, constant within every factor, goes to it): VerbAgg's intercept had bulk ESS
+    2,936 in its persons' means (kappa 6.5) and 6,506 in its items' (kappa 8.6). Levels
+    without real rows (padding) get the intercept alone.
+    """
+    real, taken, moved = design.real_rows, set(), {}
+    for block in sorted(blocks, key=lambda b: -data_weight(design, b)):
+        if "Intercept" not in block.coefs:
+            continue
+        index, Xr = block.index[real], X[real]
+        first = np.full(block.n_levels, -1)
+        first[index[::-1]] = np.arange(len(index))[::-1]  # each level's first real row
+        seen = first >= 0
+        at_level = np.zeros((block.n_levels, X.shape[1]))
+        at_level[seen] = Xr[first[seen]]
+        columns = [
+            c
+            for c in range(X.shape[1])
+            if c not in taken and np.array_equal(Xr[:, c], at_level[index, c])
+        ]
+        if not columns:
+            continue
+        ones = [c for c in columns if np.all(Xr[:, c] == 1.0)]
+        at_level[np.ix_(~seen, ones)] = 1.0
+        taken.update(columns)
+        moved[block.group] = (columns, at_level[:, columns])
+    return moved
+
+
+def level_means(design: Design, linear: tuple, blocks: list[RandomBlock], eta):
+    """The fixed part ``eta`` without the columns of ``linear = (X, beta)`` that move into
+    ``blocks``' level means (:func:`level_constant_columns`), and those means per factor."""
+    X, beta = linear
+    moved = level_constant_columns(design, X, blocks)
+    if not moved:
+        return eta, {}
+    gone = {c for columns, _ in moved.values() for c in columns}
+    keep = [c for c in range(X.shape[1]) if c not in gone]
+    eta = matvec(X[:, keep], beta[keep]) if keep else pt.zeros(design.n_obs)
+    return eta, {g: matvec(at, beta[columns]) for g, (columns, at) in moved.items()}
