@@ -153,7 +153,9 @@ def level_means(design: Design, linear: tuple, blocks: list[RandomBlock], eta):
     moved = level_constant_columns(design, X, blocks)
     if not moved:
         return eta, {}
-    gone = {c for columns, _ in moved.values() for c in columns}
-    keep = [c for c in range(X.shape[1]) if c not in gone]
-    eta = matvec(X[:, keep], beta[keep]) if keep else pt.zeros(design.n_obs)
-    return eta, {g: matvec(at, beta[columns]) for g, (columns, at) in moved.items()}
+    means, rest = {}, X.copy()
+    for g, (columns, at) in moved.items():  # moved columns zeroed: one product, all of beta
+        full = np.zeros((len(at), X.shape[1]))
+        full[:, columns] = at
+        means[g], rest[:, columns] = matvec(full, beta), 0.0
+    return (matvec(rest, beta) if rest.any() else pt.zeros(design.n_obs)), means
