@@ -200,20 +200,3 @@ def test_lp_is_the_sampled_models_log_density_without_padding_too():
         lp = float(fit.idata.sample_stats["lp"].isel(chain=0, draw=draw))
         point = value_point(marginal, fit.idata.posterior, 0, draw)
         np.testing.assert_allclose(lp, logp(point), rtol=1e-8)
-
-
-def test_lp_without_a_centered_correlated_factors_padded_levels():
-    """Data-rich levels with correlated slopes: ``u_g`` (``r_g`` plus the intercept) is
-    sampled centered (a multivariate normal, one prior term per level), and ``lp`` is the
-    unpadded model's log density."""
-    model = mb.Model("k | trials(n) ~ x + (1 + x | g)", frame(2, per=12), family="binomial")
-    assert "u_g" in [rv.name for rv in model.pymc_model.free_RVs]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", mb.ConvergenceWarning)
-        fit = model.fit(draws=20, tune=30, chains=2, random_seed=2, progressbar=False)
-    assert fit.idata.posterior["r_g"].shape[2:] == (17, 2)  # padded to 18 levels
-    logp = model.pymc_model.compile_logp()
-    for draw in (0, 19):
-        lp = float(fit.idata.sample_stats["lp"].isel(chain=0, draw=draw))
-        point = value_point(model.pymc_model, fit.idata.posterior, 0, draw)
-        np.testing.assert_allclose(lp, logp(point), rtol=1e-8)

@@ -165,3 +165,51 @@ def test_level_means_leave_the_log_density_unchanged(monkeypatch):
     r = moved.compile_fn(r, inputs=moved.value_vars, on_unused_input="ignore")(shifted)
     np.testing.assert_allclose(r[0], point["r_g"], atol=1e-12)
     np.testing.assert_allclose(r[1], point["r_h"], atol=1e-12)
+
+
+def test_factors_with_random_slopes_stay_non_centered():
+    """Intercepts spread widely over 40 rows per level (kappa about 8 by the delta method):
+    alone they are centered (with the intercept in their mean, u_g); with a random slope
+    the factor stays non-centered (z_g)."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(150), 40)
+    x = rng.normal(size=g.size)
+    eta = 0.3 + (0.5 + rng.normal(0, 0.5, 150)[g]) * x + rng.normal(0, 1.0, 150)[g]
+    hit = (rng.random(g.size) < 1 / (1 + np.exp(-eta))).astype(int)
+    data = pd.DataFrame({"hit": hit, "x": x, "g": g.astype(str)})
+    slopes = mb.Model("hit ~ x + (1 + x | g)", data, family="bernoulli")
+    assert data_weight(slopes.design, slopes.design.block("g")) > CENTER_ABOVE
+    assert "z_g" in [v.name for v in slopes.pymc_model.free_RVs]
+    alone = mb.Model("hit ~ x + (1 | g)", data, family="bernoulli")
+    assert "u_g" in [v.name for v in alone.pymc_model.free_RVs]
+
+
+@pytest.mark.parametrize(
+    "formula, family",
+    [
+        ("hit ~ sex + x + offset(np.log(t)) + (1 | g) + (1 | h)", "poisson"),
+        ("hit ~ sex + x + (1 | g) + (1 | h)", "zero_inflated_poisson"),
+        ("cat ~ sex + x + (1 | g) + (1 | h)", "categorical"),
+    ],
+)
+def test_level_means_are_a_shift_for_other_families(monkeypatch, formula, family):
+    """At any point of the model with level means, its log density equals the plain
+    model's at the same point with each u_g replaced by the r_g it records."""
+    data = crossed_logistic()
+    data["cat"] = np.where(data.hit == 1, "b", np.where(data.x > 0.5, "c", "a"))
+    data["t"] = np.where(data.x > 0, 2.0, 1.0)
+    moved = mb.Model(formula, data, family=family).pymc_model
+    us = [v.name for v in moved.free_RVs if v.name.startswith("u_")]
+    assert us  # some factor takes in level means
+    monkeypatch.setattr(graph_model, "level_means", lambda design, linear, blocks, eta: (eta, {}))
+    plain = mb.Model(formula, data, family=family).pymc_model
+    rng = np.random.default_rng(4)
+    point = moved.initial_point()
+    point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in point.items()}
+    rs = moved.replace_rvs_by_values([moved["r_" + u[2:]] for u in us])
+    rs = moved.compile_fn(rs, inputs=moved.value_vars, on_unused_input="ignore")(point)
+    plain_point = {k: v for k, v in point.items() if k not in us}
+    plain_point |= {"r_" + u[2:]: r for u, r in zip(us, rs, strict=True)}
+    np.testing.assert_allclose(
+        moved.compile_logp()(point), plain.compile_logp()(plain_point), rtol=1e-10
+    )

@@ -12,8 +12,8 @@ eighth of an octave: at most 1/8 more work):
   ``0 * log p(y_0)``, exactly 0 (a copy keeps every value the family accepts, and keeps
   whatever the graph decides from the data: a column of ones stays one);
 - a padded level has no rows, so its effect has its prior alone (a standard-normal
-  ``z``, or for a centered factor a normal ``r`` with the factor's covariance, which
-  integrates to 1 whatever the covariance): the draws of the other parameters are draws
+  ``z``, or for a centered factor a normal ``r`` or ``u`` with the factor's sd, which
+  integrates to 1 whatever the sd and the mean): the draws of the other parameters are draws
   of the unpadded posterior. The sampler drops the padded levels from the draws and their prior
   terms from ``lp`` (:func:`mixedbayes.sampling.numpyro_nuts.sample_numpyro`).
 

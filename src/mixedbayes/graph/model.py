@@ -12,7 +12,7 @@ Variables (names are part of the InferenceData contract):
   when a term is correlated) and ``r_g``, the random effects. A correlated term samples the
   Cholesky factor of its covariance, ``chol_g`` (PyMC's ``LKJCholeskyCov``, with the sd
   priors as its ``sd_dist``), and ``r_g = z_g @ chol_g.T``; an uncorrelated one
-  ``r_g = z_g * sd_g``. A factor with data-rich levels is sampled centered
+  ``r_g = z_g * sd_g``. A factor with an intercept alone and data-rich levels is centered
   (:mod:`mixedbayes.graph.parameterization`): ``r_g`` itself, or, where the likelihood is
   not integrated, ``u_g``: its effects plus the fixed effects constant within its levels
   (the intercept, a participant's sex), with ``r_g = u_g - mean``.
@@ -227,23 +227,20 @@ def _linear_fixed_effects(design: Design, priors: PriorSet, X, b):
 def _random_effects(block: RandomBlock, priors: PriorSet, centered=False, mean=None) -> list:
     """Random effects ``r_g`` as one vector per coefficient: non-centered,
     ``r_g = z_g @ chol.T`` with standard normal ``z_g``, or centered, ``r_g`` itself a
-    normal variable (:mod:`mixedbayes.graph.parameterization`). A centered factor given
-    its levels' ``mean`` (fixed effects constant within levels) samples
-    ``u_g ~ N(mean, ...)`` in the intercept's column, returned for the linear predictor,
-    and records ``r_g = u_g - mean``."""
+    normal variable (:mod:`mixedbayes.graph.parameterization`: an intercept alone). Given
+    its levels' ``mean`` (the fixed effects constant within levels), a centered factor
+    samples ``u_g ~ N(mean, sd_g)``, returned for the linear predictor, and records
+    ``r_g = u_g - mean``."""
     g, dim = block.group, coef_dim(block.group)
     chol = covariance_factor(block, priors, compact=centered)
     k = len(block.coefs)
     if centered:
-        mu = 0.0 if mean is None else mean[:, None] * np.eye(k)[block.coefs.index("Intercept")]
-        name = f"r_{g}" if mean is None else f"u_{g}"
-        if block.correlated_groups:
-            r = pm.MvNormal(name, mu=mu + pt.zeros(k), chol=chol, dims=(g, dim))
-        else:
-            r = pm.Normal(name, mu, pt.stack([chol[j, j] for j in range(k)]), dims=(g, dim))
+        assert k == 1, "centered_factors centers factors with an intercept alone"
+        mu = 0.0 if mean is None else mean[:, None]
+        r = pm.Normal(f"r_{g}" if mean is None else f"u_{g}", mu, chol[0, 0], dims=(g, dim))
         if mean is not None:
             pm.Deterministic(f"r_{g}", r - mu, dims=(g, dim))
-        return [r[:, j] for j in range(k)]
+        return [r[:, 0]]
     z = pm.Normal(f"z_{g}", 0.0, 1.0, dims=(g, dim))  # standard normal
     # column i of r is sum_j z[:, j] chol[i, j]: rows ~ N(0, S R S); chol is diagonal
     # without correlations. Written per column so the gathers below stay 1-D (C code).

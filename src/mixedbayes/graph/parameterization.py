@@ -85,6 +85,18 @@ def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
     subjects integrated with the AR(1) residuals) had 4 divergences and bulk ESS 125 for
     its sds centered, none and 230 non-centered (2 x 500 draws).
 
+    So does a factor with random slopes: their effects are informed by each level's
+    spread in the covariate, not its size, and centered slopes (a multivariate normal)
+    mostly mixed worse. 20 levels of 8 or 40 Poisson counts or binary responses,
+    ``y ~ x + (1 + x | g)`` (4 data sets per setting, 2 x 500 draws,
+    ``benchmarks/glmm_forms.py``): the median min bulk ESS was lower centered in 10 of 12
+    settings (by up to 16x: 12.6 against 201), higher in 2 (by 10% and 40%); with
+    ``(1 | g)`` and kappa above 3 centered did as well once and better by 2-22x in the
+    other 8 settings (Poisson: 690-1,652 against 73-351), and worse below 2. In
+    ``validation/sbc.py``'s logistic and Poisson designs (20 x 8, ``(1 + x | g)``) the 51
+    and 109 of 200 fits whose intercepts looked data-rich had a median min bulk ESS of 31
+    and 46 centered against 118 and 104 non-centered, and most of the divergences.
+
     So does a factor nested in another sampled factor, or holding one: the data fix each
     inner level's effect plus its outer level's, and centered effects then trade the two
     along a ridge. lme4's grouseticks (broods in locations, Poisson, kappa 7.9 and 5.8;
@@ -94,7 +106,8 @@ def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
     return {
         b.group
         for b in factors
-        if data_weight(design, b) > CENTER_ABOVE
+        if len(b.coefs) == 1
+        and data_weight(design, b) > CENTER_ABOVE
         and not any(nested_in(b, o) != nested_in(o, b) for o in factors if o is not b)
     }
 
@@ -132,11 +145,8 @@ def level_constant_columns(design: Design, X: np.ndarray, blocks: list[RandomBlo
         seen = first >= 0
         at_level = np.zeros((block.n_levels, X.shape[1]))
         at_level[seen] = Xr[first[seen]]
-        columns = [
-            c
-            for c in range(X.shape[1])
-            if c not in taken and np.array_equal(Xr[:, c], at_level[index, c])
-        ]
+        constant = (Xr == at_level[index]).all(axis=0)
+        columns = [c for c in np.flatnonzero(constant).tolist() if c not in taken]
         if not columns:
             continue
         ones = [c for c in columns if np.all(Xr[:, c] == 1.0)]

@@ -1,7 +1,7 @@
 """Draws of a padded model cut back to the model it pads (:mod:`mixedbayes.design.padding`).
 
 The padded model has more rows (weight 0) and more levels per grouping factor (effects
-without data: standard normals, or normals with the factor's covariance where it is
+without data: standard normals, or normals with the factor's sd where it is
 centered, :mod:`mixedbayes.graph.parameterization`) than the user's, at the end of their
 dimensions. Its draws of everything else are draws of the user's posterior, so cutting
 each dimension back to the user's length gives the user's posterior; the padded levels'
