@@ -189,14 +189,13 @@ def test_factors_with_random_slopes_stay_non_centered():
     [
         ("hit ~ sex + x + offset(np.log(t)) + (1 | g) + (1 | h)", "poisson"),
         ("hit ~ sex + x + (1 | g) + (1 | h)", "zero_inflated_poisson"),
-        ("cat ~ sex + x + (1 | g) + (1 | h)", "categorical"),
+        ("hit ~ sex + x + (1 | g) + (1 | h)", "hurdle_poisson"),
     ],
 )
 def test_level_means_are_a_shift_for_other_families(monkeypatch, formula, family):
     """At any point of the model with level means, its log density equals the plain
     model's at the same point with each u_g replaced by the r_g it records."""
     data = crossed_logistic()
-    data["cat"] = np.where(data.hit == 1, "b", np.where(data.x > 0.5, "c", "a"))
     data["t"] = np.where(data.x > 0, 2.0, 1.0)
     moved = mb.Model(formula, data, family=family).pymc_model
     us = [v.name for v in moved.free_RVs if v.name.startswith("u_")]
@@ -213,3 +212,15 @@ def test_level_means_are_a_shift_for_other_families(monkeypatch, formula, family
     np.testing.assert_allclose(
         moved.compile_logp()(point), plain.compile_logp()(plain_point), rtol=1e-10
     )
+
+
+def test_unordered_categories_stay_non_centered():
+    """A categorical response's codes are labels, so no analysis of variance on them
+    decides a factor's form: every factor stays non-centered, as in the other categories'
+    linear predictors."""
+    data = crossed_logistic()
+    data["cat"] = np.where(data.hit == 1, "b", np.where(data.x > 0.5, "c", "a"))
+    model = mb.Model("cat ~ sex + x + (1 | g) + (1 | h)", data, family="categorical")
+    assert centered_factors(model.design, list(model.design.blocks))  # by the codes
+    names = [v.name for v in model.pymc_model.free_RVs]
+    assert {"z_g", "z_h"} <= set(names) and not any(n.startswith(("u_", "r_")) for n in names)

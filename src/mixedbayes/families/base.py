@@ -102,6 +102,13 @@ class Family:
         return self.response in ("binary", "binomial", "count", "ordinal", "nominal")
 
     @property
+    def ordered_response(self) -> bool:
+        """Whether the response's values are ordered, so that an analysis of variance on
+        them weighs a level's data (:mod:`mixedbayes.graph.parameterization`); unordered
+        categories' codes are labels."""
+        return self.response != "nominal"
+
+    @property
     def scale_by_response(self) -> bool:
         """Whether default priors scale with sd(y): only for real-valued responses."""
         return self.response == "real"

@@ -104,7 +104,7 @@ def build_model(
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
             chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
-        centered = centered_factors(design, others)
+        centered = centered_factors(design, others) if family.ordered_response else set()
         means = {}  # hierarchical centering, where the likelihood takes eta as it is
         if marginalize is None and design.autocor is None and linear is not None:
             hier = [b for b in others if b.group in centered and b.group not in joint]

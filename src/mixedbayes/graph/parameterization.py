@@ -16,7 +16,8 @@ bulk ESS of 3,769 for their sd centered against 756 non-centered (4 x 1,000 draw
 students (kappa 1.3) gave about the same ESS per second either way (4.9 centered, 5.4
 non-centered), so the threshold sits above 1.
 
-For other families the analysis runs on the response as it is: by the delta method a
+For other families the analysis runs on the response as it is (not on a categorical
+response, whose codes are labels: its factors stay non-centered): by the delta method a
 level's information on the link scale, ``n * tau^2 * var(y | eta)`` (the logit's
 ``p (1 - p)``, the log's ``mu``), is the response-scale ratio again. Measured on speed
 dating's logistic GLMM (participants, kappa 3.9; 4 x 1,000 + 1,000, seeds 1 and 2): min
