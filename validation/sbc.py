@@ -21,6 +21,8 @@ Usage::
 
     .venv/bin/python validation/sbc.py --family all --sims 200 --out validation/results/
 
+``--truth-seed N`` draws other truths and data sets (the default is the committed runs').
+
 Each finished simulation is saved as ``<out>/sims/<family>/sim_NNNN.json``; a rerun with the
 same settings skips those (resume), and ``--workers N`` runs N processes (``spawn``), each
 fitting a share of the simulations with one core. The script then writes
@@ -151,6 +153,9 @@ class Settings:
         ``Model.fit(sampler=...)``, the library's default (``"auto"``: numpyro): every
         simulation has the same shape, so all of them run one compiled program with their
         data as its arguments (``mixedbayes.sampling.programs``).
+    truth_seed : int
+        Seeds the truths and data sets (with the case and the simulation's number): another
+        seed gives 200 new data sets, to tell a chance p-value from a pattern.
 
     Notes
     -----
@@ -167,6 +172,7 @@ class Settings:
     target_accept: float = 0.8
     sampler: str = "auto"
     marginalize: str = "auto"
+    truth_seed: int = TRUTH_SEED
 
 
 # --------------------------------------------------------------------------- simulation
@@ -383,7 +389,7 @@ def run_simulation(family: str, sim: int, settings: Settings) -> dict:
     import mixedbayes as mb
 
     design = make_design()
-    rng = np.random.default_rng([TRUTH_SEED, FAMILIES.index(family), sim])
+    rng = np.random.default_rng([settings.truth_seed, FAMILIES.index(family), sim])
     truth = draw_truth(family, design, rng)
     data = design.assign(y=simulate_response(family, design, truth, rng))
     values = true_values(family, truth)
@@ -456,8 +462,9 @@ def load_record(path: Path, settings: Settings) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    # older runs: PyMC's sampler, the default marginalization
-    record["settings"] = {"sampler": "pymc", "marginalize": "auto", **record["settings"]}
+    # older runs: PyMC's sampler, the default marginalization, the first truth seed
+    old = {"sampler": "pymc", "marginalize": "auto", "truth_seed": TRUTH_SEED}
+    record["settings"] = old | record["settings"]
     if record["settings"] != asdict(settings):
         raise SystemExit(
             f"{path} was run with {record['settings']}, not {asdict(settings)}: use another "
@@ -619,7 +626,8 @@ def summary_markdown(summary: pd.DataFrame, settings: Settings) -> str:
         f"Settings: `{FORMULA}`, {N_GROUPS} groups x {N_PER_GROUP} rows; "
         f"{settings.chains} chains x ({settings.tune} tune + {settings.draws} draws), "
         f"target_accept {settings.target_accept}; ranks among L = {settings.n_ranks} "
-        "thinned draws. p-values: chi-square on binned ranks and KS on randomized ranks.",
+        f"thinned draws; truth seed {settings.truth_seed}. p-values: chi-square on binned "
+        "ranks and KS on randomized ranks.",
         "",
         "| family | parameter | sims | bins | chi-square p | KS p | mean rank / L |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -721,6 +729,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     parser.add_argument(
         "--marginalize", default="auto", choices=("auto", "False"), help="Model.fit(...)"
     )
+    parser.add_argument("--truth-seed", type=int, default=TRUTH_SEED, help="new data sets")
     args = parser.parse_args(argv)
     settings = Settings(
         args.draws,
@@ -730,6 +739,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
         args.target_accept,
         args.sampler,
         args.marginalize,
+        args.truth_seed,
     )
     families = FAMILIES if "all" in args.family else tuple(args.family)
     records = {}
