@@ -28,7 +28,10 @@ import mixedbayes as mb
 from mixedbayes.graph import model as graph_model
 from mixedbayes.graph.parameterization import data_weight
 
-FORMS = {"centered": lambda design, sampled: {b.group for b in sampled}, "non": lambda *a: set()}
+FORMS = {  # centered_factors' result: {group: kappa}
+    "centered": lambda design, sampled: {b.group: np.inf for b in sampled},
+    "non": lambda design, sampled: {},
+}
 
 
 def simulate(family: str, slopes: bool, sd: float, levels: int, rows: int, seed: int):

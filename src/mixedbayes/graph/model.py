@@ -104,10 +104,10 @@ def build_model(
             integrated = {b.group: covariance_factor(b, priors, compact=True) for b in blocks}
             chol_of = integrated[marginalize]
         others = [block for block in design.blocks if block.group not in integrated]
-        centered = centered_factors(design, others) if family.ordered_response else set()
+        centered = centered_factors(design, others) if family.ordered_response else {}
         means = {}  # hierarchical centering, where the likelihood takes eta as it is
         if marginalize is None and design.autocor is None and linear is not None:
-            hier = [b for b in others if b.group in centered and b.group not in joint]
+            hier = [design.block(g) for g in centered if g not in joint]  # most data first
             eta, means = level_means(design, linear, hier, eta)
         if design.offset is not None:
             eta = eta + design.offset
@@ -232,7 +232,7 @@ def _random_effects(block: RandomBlock, priors: PriorSet, centered=False, mean=N
     samples ``u_g ~ N(mean, sd_g)``, returned for the linear predictor, and records
     ``r_g = u_g - mean``."""
     g, dim = block.group, coef_dim(block.group)
-    chol = covariance_factor(block, priors, compact=centered)
+    chol = covariance_factor(block, priors)
     k = len(block.coefs)
     if centered:
         assert k == 1, "centered_factors centers factors with an intercept alone"

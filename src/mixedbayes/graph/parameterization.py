@@ -78,8 +78,9 @@ def data_weight(design: Design, block: RandomBlock) -> float:
     return float(np.median(counts[seen]) * between / within)
 
 
-def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
-    """The factors among ``sampled`` to parameterize centered (``kappa > CENTER_ABOVE``).
+def centered_factors(design: Design, sampled: list[RandomBlock]) -> dict[str, float]:
+    """The factors among ``sampled`` to parameterize centered (``kappa > CENTER_ABOVE``),
+    with their kappa, the most data-rich first.
 
     A sampled smooth or GP basis stays non-centered, as brms samples it: sleepstudy's
     ``s(Days, k = 5) + (1 | Subject) + ar(Days, Subject)`` (the smooth sampled, the
@@ -104,13 +105,14 @@ def centered_factors(design: Design, sampled: list[RandomBlock]) -> set[str]:
     4 x 1,000 draws, seeds 1 and 2): min bulk ESS 88 and 20 centered, 261 and 224 not.
     """
     factors = [b for b in sampled if b.smooth is None]
-    return {
-        b.group
+    kappas = {
+        b.group: data_weight(design, b)
         for b in factors
         if len(b.coefs) == 1
-        and data_weight(design, b) > CENTER_ABOVE
         and not any(nested_in(b, o) != nested_in(o, b) for o in factors if o is not b)
     }
+    chosen = {g: kappa for g, kappa in kappas.items() if kappa > CENTER_ABOVE}
+    return dict(sorted(chosen.items(), key=lambda item: -item[1]))
 
 
 def nested_in(inner: RandomBlock, outer: RandomBlock) -> bool:
@@ -131,16 +133,16 @@ def level_constant_columns(design: Design, X: np.ndarray, blocks: list[RandomBlo
     seeds 1 and 2): the intercept's bulk ESS 1,112 -> 6,915, sex's 1,136 -> 7,111, the
     model's minimum 1,112 and 1,136 -> 1,876 and 2,042.
 
-    Factors take columns in order of their data weight, the most data-rich first (the
-    intercept, constant within every factor, goes to it): VerbAgg's intercept had bulk ESS
+    ``blocks`` (centered: an intercept alone) take columns in the order given, the most
+    data-rich first (:func:`centered_factors`; the intercept, constant within every
+    factor, goes to it): VerbAgg's intercept had bulk ESS
     2,936 in its persons' means (kappa 6.5) and 6,506 in its items' (kappa 8.6). Levels
     without real rows (padding) get the intercept alone.
     """
     real, taken, moved = design.real_rows, set(), {}
-    for block in sorted(blocks, key=lambda b: -data_weight(design, b)):
-        if "Intercept" not in block.coefs:
-            continue
-        index, Xr = block.index[real], X[real]
+    Xr = X[real]
+    for block in blocks:
+        index = block.index[real]
         first = np.full(block.n_levels, -1)
         first[index[::-1]] = np.arange(len(index))[::-1]  # each level's first real row
         seen = first >= 0

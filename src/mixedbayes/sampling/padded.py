@@ -63,7 +63,6 @@ def padded_log_density(logps: list[np.ndarray], dims: list[list[str]], lengths: 
     """(chain, draw): the sum of the padded entries' log densities."""
     total = 0.0
     for logp, names in zip(logps, dims, strict=True):
-        names = names[: logp.ndim - 2]  # a multivariate density has one term per level
         real = np.zeros(logp.shape[2:], dtype=bool)
         real[tuple(slice(lengths.get(d)) for d in names)] = True
         total = total + np.where(real, 0.0, logp).sum(axis=tuple(range(2, logp.ndim)))
